@@ -1,0 +1,203 @@
+"""Configuration: conf/base.yaml + conf/<env>.yaml + CLI overrides, checked against typed models.
+
+Unknown keys and wrong types fail loudly at load time, with the dotted path of the offending key,
+instead of surfacing later as a mysterious Spark error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from clout.jvm import PROJECT_ROOT
+
+CONF_DIR = PROJECT_ROOT / "conf"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class StorageConf(_Strict):
+    root: str
+    database: str
+    landing: str
+    checkpoint_dir: str
+
+
+class SparkConf(_Strict):
+    master: str
+    app_name: str
+    driver_memory: str
+    conf: dict[str, str]
+
+
+class MlflowConf(_Strict):
+    tracking_uri: str
+    artifact_root: str
+    experiment: str
+
+
+class AlgorithmRef(_Strict):
+    version: str
+    dir: str
+
+
+class IngestConf(_Strict):
+    max_field_chars: int = Field(gt=0)
+    max_future_minutes: int = Field(ge=0)
+    fail_on_quarantine_ratio: float = Field(ge=0, le=1)
+
+
+class QualityConf(_Strict):
+    enabled: bool
+
+
+class NetworkConf(_Strict):
+    adapter: str
+    founded: dt.date
+
+
+class Settings(_Strict):
+    storage: StorageConf
+    spark: SparkConf
+    mlflow: MlflowConf
+    algorithm: AlgorithmRef
+    ingest: IngestConf
+    quality: QualityConf
+    networks: dict[str, NetworkConf]
+    env: str = "local"
+
+    def path(self, value: str) -> str:
+        """Resolve a storage path: URIs (s3a://, abfss://, file:) as they are, relative paths under the project."""
+        if "://" in value or value.startswith("file:") or Path(value).is_absolute():
+            return value
+        return str(PROJECT_ROOT / value)
+
+    def table_path(self, table: str) -> str:
+        return f"{self.path(self.storage.root).rstrip('/')}/{self.storage.database}/{table}"
+
+    def landing_path(self, network: str, day: dt.date | None = None) -> str:
+        base = f"{self.path(self.storage.landing).rstrip('/')}/{network}"
+        return f"{base}/{day.isoformat()}" if day else base
+
+    def tracking_uri(self) -> str:
+        uri = self.mlflow.tracking_uri
+        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+            return "sqlite:///" + str(PROJECT_ROOT / uri.removeprefix("sqlite:///"))
+        return uri
+
+
+class PageRankConf(_Strict):
+    damping: float = Field(gt=0, lt=1)
+    max_iter: int = Field(gt=0)
+
+
+class WindowConf(_Strict):
+    days: int = Field(gt=0)
+    half_life_days: float = Field(gt=0)
+
+
+class ScoreConf(_Strict):
+    part_weights: dict[str, float]
+
+
+class CalibrationConf(_Strict):
+    mean: float
+    p95: float
+    floor: int
+    ceiling: int
+
+
+class Algorithm(_Strict):
+    version: str
+    action_weights: dict[str, float]
+    window: WindowConf
+    pagerank: PageRankConf
+    score: ScoreConf
+    calibration: CalibrationConf
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    return data
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """Merge ``override`` into ``base``; a mapping may only be replaced by a mapping."""
+    merged = dict(base)
+    for key, value in override.items():
+        dotted = f"{where}.{key}" if where else key
+        if isinstance(merged.get(key), dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{dotted}: expected a mapping, got {type(value).__name__}")
+            merged[key] = deep_merge(merged[key], value, dotted)
+        else:
+            merged[key] = value
+    return merged
+
+
+def parse_override(item: str) -> dict[str, Any]:
+    """'spark.conf.spark.sql.shuffle.partitions=4' style: the value is parsed as YAML (so 4 is an int).
+
+    Keys under a free-form mapping (spark.conf) may contain dots, so everything after ``spark.conf.``
+    is one key.
+    """
+    if "=" not in item:
+        raise ConfigError(f"override {item!r}: expected key.path=value")
+    key, raw = item.split("=", 1)
+    value = yaml.safe_load(raw) if raw else ""
+    parts = key.split(".")
+    if parts[:2] == ["spark", "conf"] and len(parts) > 2:
+        parts = ["spark", "conf", ".".join(parts[2:])]
+        value = str(raw)
+    nested: dict[str, Any] = value
+    for part in reversed(parts):
+        nested = {part: nested}
+    return nested
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        kind = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        lines.append(f"  {loc}: {kind} (got {e.get('input')!r})")
+    return f"invalid configuration ({source}):\n" + "\n".join(lines)
+
+
+def load_settings(env: str = "local", overrides: list[str] | None = None, conf_dir: Path = CONF_DIR) -> Settings:
+    data = _read_yaml(conf_dir / "base.yaml")
+    data = deep_merge(data, _read_yaml(conf_dir / f"{env}.yaml"))
+    for item in overrides or []:
+        data = deep_merge(data, parse_override(item))
+    data["env"] = env
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, f"base + {env} + overrides")) from None
+
+
+def load_algorithm(settings: Settings, version: str | None = None) -> Algorithm:
+    version = version or settings.algorithm.version
+    path = Path(settings.path(settings.algorithm.dir)) / f"{version}.yaml"
+    data = _read_yaml(path)
+    try:
+        algo = Algorithm.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, str(path))) from None
+    if algo.version != version:
+        raise ConfigError(f"{path}: declares version {algo.version!r}, expected {version!r}")
+    return algo

@@ -1,0 +1,59 @@
+"""The one place a SparkSession is built: from conf, with the Delta jars, extension and catalog."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pyspark.sql import SparkSession
+
+from clout.config import Settings
+from clout.jvm import JarsMissing, jar_group, unavailable_reason
+
+
+def spark_jars() -> list[str]:
+    delta = jar_group("delta")
+    if not delta:
+        raise JarsMissing(f"Delta jars are missing ({unavailable_reason('delta')}); run `make setup`")
+    return delta + jar_group("graphframes")
+
+
+def build_session(settings: Settings, app_suffix: str = "") -> SparkSession:
+    """Build (or return the running) SparkSession configured for Clout.
+
+    The jars go through ``spark.jars`` (resolved offline by ``make setup``), never ``spark.jars.packages``,
+    so nothing is downloaded at run time. On a cluster, spark-submit's own --master and --driver-memory win
+    when conf leaves them empty.
+    """
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    builder = SparkSession.builder.appName(settings.spark.app_name + (f"-{app_suffix}" if app_suffix else ""))
+    if settings.spark.master:
+        builder = builder.master(settings.spark.master)
+    if settings.spark.driver_memory:
+        builder = builder.config("spark.driver.memory", settings.spark.driver_memory)
+    checkpoint = settings.path(settings.storage.checkpoint_dir)
+    builder = (
+        builder.config("spark.jars", ",".join(spark_jars()))
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.warehouse.dir", settings.table_path("_warehouse"))
+        .config("spark.driver.extraJavaOptions", "-Dderby.system.home=" + settings.path("var"))
+    )
+    for key, value in settings.spark.conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    spark.sparkContext.setCheckpointDir(checkpoint)
+    return spark
+
+
+def graphframes_available(spark: SparkSession) -> bool:
+    """True when the GraphFrames JVM classes are on this session's classpath."""
+    try:
+        spark.sparkContext._jvm.java.lang.Class.forName(  # noqa: SLF001 - the only way to ask the JVM
+            "org.graphframes.GraphFrame", True, spark.sparkContext._jvm.Thread.currentThread().getContextClassLoader()
+        )
+        return True
+    except Exception:  # py4j wraps ClassNotFoundException
+        return False

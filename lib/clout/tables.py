@@ -1,0 +1,246 @@
+"""Every table Clout writes: name, schema, partitioning and keys, declared once.
+
+Reading and writing go through ``TableStore`` so paths, catalog registration and Delta options live in
+one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+from clout.config import Settings
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: T.StructType
+    partition_by: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    description: str = ""
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.schema.fields]
+
+
+def _s(*fields: tuple[str, T.DataType, bool]) -> T.StructType:
+    return T.StructType([T.StructField(n, t, nullable) for n, t, nullable in fields])
+
+
+STR, TS, DATE, LONG, INT, DBL = T.StringType(), T.TimestampType(), T.DateType(), T.LongType(), T.IntegerType(), T.DoubleType()
+STR_ARRAY = T.ArrayType(T.StringType(), containsNull=False)
+
+# One row per action one account took, whatever the network. Account ids are "<network>:<native id>".
+EVENT_FIELDS = (
+    ("event_id", STR, False),          # "<network>:<native key>", unique per action
+    ("network", STR, False),
+    ("event_time", TS, False),
+    ("event_date", DATE, False),       # UTC day of event_time; late events land in their own day
+    ("action", STR, False),            # normalised vocabulary, see clout.ingest.actions
+    ("actor_account", STR, False),     # who acted
+    ("target_account", STR, True),     # whose content / whom the action was aimed at (null for a post)
+    ("content_id", STR, True),         # the item this action created (post, reply, comment ...)
+    ("target_content_id", STR, True),  # the item acted upon
+    ("topics", STR_ARRAY, False),      # normalised topic labels (lower-case, no '#')
+    ("text_chars", INT, True),         # length of the text the action carried, when it had one
+    ("source_file", STR, False),
+)
+EVENTS = TableSpec(
+    "events",
+    _s(*EVENT_FIELDS, ("ingested_at", TS, False), ("run_id", STR, False)),
+    partition_by=("event_date",),
+    keys=("event_id",),
+    description="validated actions from every network, one schema, partitioned by event day",
+)
+
+QUARANTINE = TableSpec(
+    "quarantine",
+    _s(
+        ("quarantine_id", STR, False),  # stable: same bad record ingested twice is stored once
+        ("network", STR, False),
+        ("source_file", STR, False),
+        ("reason", STR, False),
+        ("detail", STR, True),
+        ("event_id", STR, True),
+        ("event_date", DATE, True),
+        ("raw_payload", STR, True),
+        ("ingest_date", DATE, False),
+        ("ingested_at", TS, False),
+        ("run_id", STR, False),
+    ),
+    partition_by=("ingest_date",),
+    keys=("quarantine_id",),
+    description="rejected records with the reason, the source file and the raw payload",
+)
+
+INGEST_LOG = TableSpec(
+    "ingest_log",
+    _s(
+        ("network", STR, False),
+        ("source_file", STR, False),
+        ("file_size", LONG, False),
+        ("file_mtime", TS, False),
+        ("records", LONG, False),
+        ("events_emitted", LONG, False),
+        ("accepted", LONG, False),
+        ("quarantined", LONG, False),
+        ("already_present", LONG, False),
+        ("ingested_at", TS, False),
+        ("run_id", STR, False),
+    ),
+    keys=("source_file", "file_size", "file_mtime"),
+    description="one row per landing file ingested, with its reconciled counts",
+)
+
+ACCOUNTS = TableSpec(
+    "accounts",
+    _s(
+        ("account_id", STR, False),
+        ("network", STR, False),
+        ("person_id", STR, False),       # the linked person, or the account itself when unlinked
+        ("first_seen", DATE, False),
+        ("last_seen", DATE, False),
+    ),
+    keys=("account_id",),
+    description="every account seen, mapped to a person (cross-network links)",
+)
+
+IDENTITY_LINKS = TableSpec(
+    "identity_links",
+    _s(("account_id", STR, False), ("person_id", STR, False), ("source", STR, False), ("linked_at", TS, False)),
+    keys=("account_id",),
+    description="explicit account -> person link records",
+)
+
+DAILY_INTERACTIONS = TableSpec(
+    "daily_interactions",
+    _s(
+        ("event_date", DATE, False),
+        ("network", STR, False),
+        ("actor_person", STR, False),
+        ("target_person", STR, False),
+        ("action", STR, False),
+        ("topic", STR, False),           # "_all" row carries the topic-free total
+        ("actions", LONG, False),
+        ("effort", DBL, False),          # actions x action weight of the algorithm version
+        ("algorithm_version", STR, False),
+    ),
+    partition_by=("event_date",),
+    keys=("event_date", "network", "actor_person", "target_person", "action", "topic", "algorithm_version"),
+    description="who acted on whom, how, on which topic, per day",
+)
+
+POSTS_DAILY = TableSpec(
+    "daily_posts",
+    _s(("event_date", DATE, False), ("network", STR, False), ("person_id", STR, False), ("posts", LONG, False)),
+    partition_by=("event_date",),
+    keys=("event_date", "network", "person_id"),
+    description="content each person created per day and network (the amplification denominator)",
+)
+
+AUTHORITY = TableSpec(
+    "authority",
+    _s(
+        ("snapshot_date", DATE, False),
+        ("algorithm_version", STR, False),
+        ("person_id", STR, False),
+        ("pagerank", DBL, False),
+    ),
+    partition_by=("snapshot_date",),
+    keys=("snapshot_date", "algorithm_version", "person_id"),
+    description="PageRank authority of each person on the decayed engagement graph",
+)
+
+SCORES = TableSpec(
+    "scores",
+    _s(
+        ("snapshot_date", DATE, False),
+        ("algorithm_version", STR, False),
+        ("person_id", STR, False),
+        ("score", INT, False),
+        ("raw_score", DBL, False),
+        ("reach", DBL, False),
+        ("amplification", DBL, False),
+        ("authority", DBL, False),
+        ("networks", STR_ARRAY, False),
+        ("code_version", STR, False),
+    ),
+    partition_by=("snapshot_date", "algorithm_version"),
+    keys=("snapshot_date", "algorithm_version", "person_id"),
+    description="the 1-100 influence score per person, snapshot date and algorithm version",
+)
+
+ALL_TABLES = (EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, SCORES)
+
+
+class TableStore:
+    """Paths, creation, reads and Delta versions of the project's tables."""
+
+    def __init__(self, spark: SparkSession, settings: Settings):
+        self.spark = spark
+        self.settings = settings
+
+    def path(self, spec: TableSpec) -> str:
+        return self.settings.table_path(spec.name)
+
+    def exists(self, spec: TableSpec) -> bool:
+        from delta.tables import DeltaTable
+
+        return DeltaTable.isDeltaTable(self.spark, self.path(spec))
+
+    def ensure(self, spec: TableSpec) -> None:
+        """Create the empty Delta table with its declared schema and partitioning if it is not there."""
+        if self.exists(spec):
+            return
+        from delta.tables import DeltaTable
+
+        builder = DeltaTable.createIfNotExists(self.spark).location(self.path(spec)).addColumns(spec.schema)
+        if spec.partition_by:
+            builder = builder.partitionedBy(*spec.partition_by)
+        if spec.description:
+            builder = builder.comment(spec.description)
+        builder.execute()
+
+    def read(self, spec: TableSpec, version: int | None = None) -> DataFrame:
+        reader = self.spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", version)
+        return reader.load(self.path(spec))
+
+    def delta(self, spec: TableSpec):
+        from delta.tables import DeltaTable
+
+        self.ensure(spec)
+        return DeltaTable.forPath(self.spark, self.path(spec))
+
+    def version(self, spec: TableSpec) -> int | None:
+        if not self.exists(spec):
+            return None
+        return int(self.delta(spec).history(1).select("version").first()[0])
+
+    def replace_partitions(self, spec: TableSpec, df: DataFrame, condition: str) -> None:
+        """Atomically replace the rows matching ``condition`` (a partition predicate) with ``df``."""
+        self.ensure(spec)
+        (
+            df.select(*spec.columns)
+            .write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", condition)
+            .save(self.path(spec))
+        )
+
+    def register_all(self) -> list[str]:
+        """Register every existing table in the session catalog under the configured database."""
+        db = self.settings.storage.database
+        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
+        registered = []
+        for spec in ALL_TABLES:
+            if self.exists(spec):
+                self.spark.sql(f"CREATE TABLE IF NOT EXISTS {db}.{spec.name} USING DELTA LOCATION '{self.path(spec)}'")
+                registered.append(f"{db}.{spec.name}")
+        return registered
