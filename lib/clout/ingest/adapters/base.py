@@ -1,0 +1,134 @@
+"""Helpers every adapter uses: reading raw lines, building ids, topics, typed parsing, and the candidate shape.
+
+Contract of an adapter module (see clout.ingest.adapters):
+  NETWORK           the network name (matches its conf entry under ``networks``)
+  read(spark, paths) -> DataFrame[raw_payload, source_file]    one row per native record
+  to_events(raw)     -> DataFrame[CANDIDATE_COLUMNS]           >= 1 row per record, never filters
+  render(actions)    -> DataFrame[value]   (generated networks)  canonical synthetic actions -> native lines
+
+Spark 4 runs with ANSI SQL on: a plain ``cast`` of a bad value raises and would crash the job, so adapters
+use ``try_cast`` / ``try_to_timestamp`` and turn a failed conversion into ``parse_error='wrong_type'``.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from clout.tables import EVENT_FIELDS
+
+# Event fields an adapter fills (event_date is derived by validation from event_time).
+EVENT_COLUMNS = [name for name, _, _ in EVENT_FIELDS if name != "event_date"]
+CANDIDATE_COLUMNS = EVENT_COLUMNS + ["raw_payload", "parse_error"]
+CANDIDATE_TYPES = {name: dtype for name, dtype, _ in EVENT_FIELDS} | {
+    "raw_payload": T.StringType(),
+    "parse_error": T.StringType(),
+    "topics": T.ArrayType(T.StringType()),  # nullable elements: a cast may not narrow nullability
+}
+CORRUPT = "_corrupt_record"
+
+
+def read_lines(spark: SparkSession, paths: list[str]) -> DataFrame:
+    """One row per non-blank line of the given files (plain or .gz), with the file it came from."""
+    return (
+        spark.read.text(paths)
+        .select(F.col("value").alias("raw_payload"), F.col("_metadata.file_path").alias("source_file"))
+        .where(F.trim(F.col("raw_payload")) != "")
+    )
+
+
+def parse_json(raw: Column, schema: T.StructType) -> Column:
+    """from_json that keeps malformed text in ``_corrupt_record`` instead of failing or silently nulling."""
+    with_corrupt = T.StructType(schema.fields + [T.StructField(CORRUPT, T.StringType())])
+    return F.from_json(raw, with_corrupt, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT})
+
+
+def malformed(parsed: Column) -> Column:
+    """True when the record is not valid JSON for the schema (bad syntax or a value of the wrong JSON type)."""
+    return parsed.isNull() | parsed[CORRUPT].isNotNull()
+
+
+def account(network: str, native_id: Column) -> Column:
+    """'<network>:<native id>', null when the native id is missing or blank."""
+    trimmed = F.trim(native_id.cast("string"))
+    return F.when(trimmed.isNotNull() & (trimmed != ""), F.concat(F.lit(f"{network}:"), trimmed))
+
+
+def event_key(network: str, *parts: Column) -> Column:
+    """'<network>:<part>:<part>...', null when any part is missing: an event without its id is quarantined."""
+    strings = [F.trim(p.cast("string")) for p in parts]
+    complete = F.lit(True)
+    for s in strings:
+        complete = complete & s.isNotNull() & (s != "")
+    return F.when(complete, F.concat_ws(":", F.lit(network), *strings))
+
+
+def hashtags(text: Column) -> Column:
+    """Hashtags written in free text: '#Higgs #physics' -> ['Higgs', 'physics']."""
+    return F.regexp_extract_all(F.coalesce(text, F.lit("")), F.lit(r"#(\w+)"), 1)
+
+
+def topics(*arrays: Column) -> Column:
+    """Normalised topic labels from any number of string arrays: lower-case, no '#', no blanks, sorted, distinct."""
+    non_null = [F.coalesce(a, F.array().cast("array<string>")) for a in arrays]
+    merged = F.flatten(F.array(*non_null)) if len(non_null) > 1 else non_null[0]
+    cleaned = F.transform(merged, lambda t: F.regexp_replace(F.lower(F.trim(t)), r"^#+", ""))
+    return F.array_sort(F.array_distinct(F.filter(cleaned, lambda t: t.isNotNull() & (t != ""))))
+
+
+def ts_iso(value: Column) -> Column:
+    """ISO-8601 text ('2026-11-20T10:11:12Z', '...+00:00', '...123Z') to a timestamp; null when it is not one."""
+    return F.try_to_timestamp(value)
+
+
+def ts_epoch_seconds(value: Column) -> Column:
+    seconds = value.try_cast("bigint")
+    return F.when(seconds.isNotNull(), F.timestamp_seconds(seconds))
+
+
+def wrong_type(raw: Column, parsed: Column) -> Column:
+    """A value was given but could not be converted."""
+    return raw.isNotNull() & parsed.isNull()
+
+
+def first_problem(*checks: tuple[Column, str]) -> Column:
+    """The reason of the first failing check, or null."""
+    return F.coalesce(*[F.when(cond, F.lit(reason)) for cond, reason in checks], F.lit(None).cast("string"))
+
+
+def candidates(df: DataFrame, network: str) -> DataFrame:
+    """Shape an adapter's output into the candidate contract.
+
+    ``df`` must hold ``raw_payload``, ``source_file``, ``parse_error`` and ``ev``: an array of event structs
+    (fields named like EVENT_COLUMNS, any subset). Each struct becomes one candidate row; a record whose
+    array is empty or null still yields one row, with parse_error 'no_events' (unless it has a reason
+    already), so no record disappears.
+    """
+    exploded = df.select("raw_payload", "source_file", "parse_error", F.explode_outer("ev").alias("e"))
+    ev_fields = set(exploded.schema["e"].dataType.fieldNames()) if isinstance(exploded.schema["e"].dataType, T.StructType) else set()
+    columns = []
+    for name in EVENT_COLUMNS:
+        if name == "source_file":
+            columns.append(F.col("source_file"))
+        elif name == "network":
+            columns.append(F.lit(network).alias("network"))
+        elif name in ev_fields:
+            columns.append(F.col(f"e.{name}").cast(CANDIDATE_TYPES[name]).alias(name))
+        elif name == "topics":
+            columns.append(F.array().cast("array<string>").alias("topics"))
+        else:
+            columns.append(F.lit(None).cast(CANDIDATE_TYPES[name]).alias(name))
+    reason = F.coalesce(F.col("parse_error"), F.when(F.col("e").isNull(), F.lit("no_events")))
+    return exploded.select(*columns, F.col("raw_payload"), reason.alias("parse_error")).withColumn(
+        "topics", F.coalesce(F.col("topics"), F.array().cast("array<string>"))
+    )
+
+
+def unparsed(raw: DataFrame, network: str, reason: str) -> DataFrame:
+    """Every record as a candidate rejected for ``reason`` (used for files of an unknown network)."""
+    return candidates(
+        raw.select("raw_payload", "source_file", F.lit(reason).alias("parse_error"),
+                   F.lit(None).cast("array<struct<event_id:string>>").alias("ev")),
+        network,
+    )

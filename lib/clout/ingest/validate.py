@@ -1,0 +1,95 @@
+"""Validation of candidate events: one reason per rejected row, first failing rule wins.
+
+Pure transforms (DataFrame -> DataFrame); the ingest stage decides where rows go.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from clout.ingest.actions import ACTIONS, REACTIONS, TARGETED
+
+# Reasons, in the order they are checked. Adapters may set any of the first group as parse_error.
+ADAPTER_REASONS = ("malformed_record", "wrong_type", "unknown_action", "no_events", "unknown_network")
+REASONS = ADAPTER_REASONS + (
+    "missing_id",
+    "missing_timestamp",
+    "future_timestamp",
+    "before_network_existed",
+    "self_interaction",
+    "oversized_field",
+    "duplicate_in_batch",
+    "duplicate_across_files",
+)
+
+
+def _in(col: Column, values) -> Column:
+    return col.isin(*sorted(values))
+
+
+def with_row_reasons(
+    candidates: DataFrame,
+    founded: dict[str, dt.date],
+    now: dt.datetime,
+    max_future_minutes: int,
+    max_field_chars: int,
+) -> DataFrame:
+    """Add ``event_date``, ``reason`` and ``detail`` from checks that need only the row itself."""
+    network_founded = F.create_map(*[x for n, d in sorted(founded.items()) for x in (F.lit(n), F.lit(d))])
+    founded_day = network_founded[F.col("network")]
+    latest_allowed = F.lit(now + dt.timedelta(minutes=max_future_minutes)).cast("timestamp")
+
+    missing_id = (
+        F.col("event_id").isNull()
+        | F.col("actor_account").isNull()
+        | (_in(F.col("action"), TARGETED) & F.col("target_account").isNull())
+    )
+    is_reaction_to_self = _in(F.col("action"), REACTIONS | {"follow"}) & (F.col("target_account") == F.col("actor_account"))
+    oversized = (F.col("text_chars") > max_field_chars) | (F.length("raw_payload") > 4 * max_field_chars)
+
+    checks: list[tuple[Column, Column | str]] = [
+        (F.col("parse_error").isNotNull(), F.col("parse_error")),
+        (founded_day.isNull(), "unknown_network"),
+        (missing_id, "missing_id"),
+        (F.col("event_time").isNull(), "missing_timestamp"),
+        (~_in(F.col("action"), ACTIONS) | F.col("action").isNull(), "unknown_action"),
+        (F.col("event_time") > latest_allowed, "future_timestamp"),
+        (F.to_date("event_time") < founded_day, "before_network_existed"),
+        (is_reaction_to_self, "self_interaction"),
+        (oversized, "oversized_field"),
+    ]
+    reason = F.coalesce(*[F.when(cond, r if isinstance(r, Column) else F.lit(r)) for cond, r in checks])
+    detail = (
+        F.when(reason == "unknown_action", F.concat(F.lit("action="), F.coalesce(F.col("action"), F.lit("null"))))
+        .when(reason == "future_timestamp", F.concat(F.lit("event_time="), F.col("event_time").cast("string")))
+        .when(reason == "before_network_existed", F.concat(F.lit("event_time="), F.col("event_time").cast("string")))
+        .when(reason == "oversized_field", F.concat(F.lit("chars="), F.greatest(F.coalesce(F.col("text_chars"), F.lit(0)), F.length("raw_payload")).cast("string")))
+        .when(reason == "unknown_network", F.concat(F.lit("network="), F.col("network")))
+    )
+    return candidates.withColumn("event_date", F.to_date("event_time")).withColumn("reason", reason).withColumn("detail", detail)
+
+
+def mark_batch_duplicates(validated: DataFrame) -> DataFrame:
+    """Second and later rows of one event_id within the batch get reason 'duplicate_in_batch'.
+
+    Only ids seen more than once go through the ordering window, so the common case costs one hash
+    aggregation on event_id instead of a sort of the whole batch. The first occurrence kept is the earliest
+    source file, then the earliest payload text, so the choice is the same on every run.
+    """
+    valid = F.col("reason").isNull()
+    repeated_ids = (
+        validated.where(valid).groupBy("event_id").agg(F.count(F.lit(1)).alias("n")).where("n > 1").select("event_id", F.lit(True).alias("_repeated"))
+    )
+    flagged = validated.join(repeated_ids, on="event_id", how="left")
+    order = Window.partitionBy("event_id").orderBy("source_file", "raw_payload")
+    # AQE turns this join into a broadcast when few ids repeat; only those rows are sorted by the window.
+    repeated = flagged.where(F.col("_repeated")).withColumn("_rank", F.row_number().over(order))
+    duplicate = F.col("_rank") > 1
+    ranked = repeated.withColumn("reason", F.when(duplicate, F.lit("duplicate_in_batch")).otherwise(F.col("reason"))).withColumn(
+        "detail", F.when(duplicate, F.lit("event_id seen earlier in this batch")).otherwise(F.col("detail"))
+    )
+    single = flagged.where(F.col("_repeated").isNull())
+    return single.drop("_repeated").unionByName(ranked.drop("_repeated", "_rank"))

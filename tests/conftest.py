@@ -1,0 +1,69 @@
+"""One SparkSession for the whole test run (real Spark, real Delta), with small shuffles."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+from clout.config import load_settings  # noqa: E402
+from clout.session import build_session  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = REPO.parent / "shared" / "datasets"
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+@pytest.fixture(scope="session")
+def test_root():
+    root = Path(tempfile.mkdtemp(prefix="clout-test-"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def settings_for(root: Path, name: str, extra: list[str] | None = None):
+    """Settings whose tables, landing, checkpoints and MLflow store live under ``root/name``."""
+    base = root / name
+    return load_settings(
+        "local",
+        [
+            f"storage.root={base}/lakehouse",
+            f"storage.landing={base}/landing",
+            f"storage.checkpoint_dir={base}/checkpoints",
+            f"mlflow.tracking_uri=sqlite:///{base}/mlflow.db",
+            f"mlflow.artifact_root={base}/mlartifacts",
+            "spark.conf.spark.sql.shuffle.partitions=2",
+            "spark.driver_memory=4g",
+            *(extra or []),
+        ],
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(test_root):
+    return settings_for(test_root, "shared")
+
+
+@pytest.fixture(scope="session")
+def spark(settings):
+    session = build_session(settings, "tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture()
+def lines_df(spark, tmp_path):
+    """Write native lines to a file and read them back as an adapter would: (raw DataFrame, file path)."""
+    from clout.ingest.adapters.base import read_lines
+
+    def make(lines: list[str], name: str = "sample.jsonl"):
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n")
+        return read_lines(spark, [str(path)]), str(path)
+
+    return make
