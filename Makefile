@@ -45,7 +45,7 @@ jars-graphframes: $(VENV)/.installed
 	fi
 
 demo: setup
-	$(PY) -m clout.cli --env local demo --date $(DEMO_DATE) --events $(DEMO_EVENTS)
+	$(PY) -m clout.cli demo --env local --date $(DEMO_DATE) --events $(DEMO_EVENTS)
 
 test: setup
 	$(PY) -m pytest tests

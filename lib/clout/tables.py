@@ -33,7 +33,7 @@ def _s(*fields: tuple[str, T.DataType, bool]) -> T.StructType:
 
 
 STR, TS, DATE, LONG, INT, DBL = T.StringType(), T.TimestampType(), T.DateType(), T.LongType(), T.IntegerType(), T.DoubleType()
-STR_ARRAY = T.ArrayType(T.StringType(), containsNull=False)
+STR_ARRAY = T.ArrayType(T.StringType())  # element nullability: see ingest.adapters.base.CANDIDATE_TYPES
 
 # One row per action one account took, whatever the network. Account ids are "<network>:<native id>".
 EVENT_FIELDS = (

@@ -20,7 +20,8 @@ from clout.tables import EVENT_FIELDS
 
 # Event fields an adapter fills (event_date is derived by validation from event_time).
 EVENT_COLUMNS = [name for name, _, _ in EVENT_FIELDS if name != "event_date"]
-CANDIDATE_COLUMNS = EVENT_COLUMNS + ["raw_payload", "parse_error"]
+# record_first marks the first candidate of each native record, so records are counted without another read
+CANDIDATE_COLUMNS = EVENT_COLUMNS + ["raw_payload", "parse_error", "record_first"]
 CANDIDATE_TYPES = {name: dtype for name, dtype, _ in EVENT_FIELDS} | {
     "raw_payload": T.StringType(),
     "parse_error": T.StringType(),
@@ -105,7 +106,7 @@ def candidates(df: DataFrame, network: str) -> DataFrame:
     array is empty or null still yields one row, with parse_error 'no_events' (unless it has a reason
     already), so no record disappears.
     """
-    exploded = df.select("raw_payload", "source_file", "parse_error", F.explode_outer("ev").alias("e"))
+    exploded = df.select("raw_payload", "source_file", "parse_error", F.posexplode_outer("ev").alias("pos", "e"))
     ev_fields = set(exploded.schema["e"].dataType.fieldNames()) if isinstance(exploded.schema["e"].dataType, T.StructType) else set()
     columns = []
     for name in EVENT_COLUMNS:
@@ -120,7 +121,8 @@ def candidates(df: DataFrame, network: str) -> DataFrame:
         else:
             columns.append(F.lit(None).cast(CANDIDATE_TYPES[name]).alias(name))
     reason = F.coalesce(F.col("parse_error"), F.when(F.col("e").isNull(), F.lit("no_events")))
-    return exploded.select(*columns, F.col("raw_payload"), reason.alias("parse_error")).withColumn(
+    first = F.coalesce(F.col("pos"), F.lit(0)) == 0
+    return exploded.select(*columns, F.col("raw_payload"), reason.alias("parse_error"), first.alias("record_first")).withColumn(
         "topics", F.coalesce(F.col("topics"), F.array().cast("array<string>"))
     )
 

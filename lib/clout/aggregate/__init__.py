@@ -1,0 +1,1 @@
+"""Daily aggregates: who acted on whom, how, on which topic, per day."""

@@ -1,0 +1,186 @@
+"""The ``clout`` command line: one sub-command per job, plus sql and demo."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+
+from clout.config import ConfigError, load_settings
+from clout.jvm import JarsMissing
+
+log = logging.getLogger("clout")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--env", default="local", help="conf/<env>.yaml merged over conf/base.yaml (default: local)")
+    common.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a conf key, e.g. --set spark.conf.spark.sql.shuffle.partitions=64")
+    common.add_argument("-v", "--verbose", action="store_true")
+    parser = argparse.ArgumentParser(prog="clout", description="Clout: open, explainable influence scores on Spark + Delta.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add = sub.add_parser
+    sub.add_parser = lambda *a, **k: _add(*a, parents=[common], **k)  # every command takes --env/--set/-v
+
+    p = sub.add_parser("daily", help="run the whole daily pipeline for a date")
+    p.add_argument("--date", type=_date, required=True)
+    p.add_argument("--algorithm", default=None, help="algorithm version (default: conf algorithm.version)")
+
+    p = sub.add_parser("synth", help="generate one day of synthetic landing files for every renderable network")
+    p.add_argument("--date", type=_date, required=True)
+    p.add_argument("--events", type=int, required=True)
+    p.add_argument("--persons", type=int, default=None)
+    p.add_argument("--networks", default=None, help="comma-separated subset of networks")
+    p.add_argument("--seed", type=int, default=7)
+
+    p = sub.add_parser("ingest", help="ingest one day's landing files (or explicit files) into events + quarantine")
+    p.add_argument("--date", type=_date, default=None)
+    p.add_argument("--network", default=None, help="with --path: the network the files belong to")
+    p.add_argument("--path", action="append", default=[], help="file or folder to ingest (repeatable; needs --network)")
+    p.add_argument("--force", action="store_true", help="re-read files already in ingest_log (adds nothing already stored)")
+
+    p = sub.add_parser("sql", help="run Spark SQL over the project's tables (database from conf)")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=100)
+
+    sub.add_parser("tables", help="list the tables, their location and Delta version")
+
+    p = sub.add_parser("demo", help="generate a demo day, run the daily pipeline, print the top 10")
+    p.add_argument("--date", type=_date, default=dt.date(2026, 11, 20))
+    p.add_argument("--events", type=int, default=1_200_000)
+    return parser
+
+
+def _session(settings, suffix: str):
+    from clout.session import build_session
+
+    return build_session(settings, suffix)
+
+
+def cmd_daily(args, settings) -> int:
+    from clout.pipeline import run_daily
+
+    spark = _session(settings, "daily")
+    result = run_daily(spark, settings, args.date, args.algorithm)
+    for gate in result.gates:
+        print(gate.describe())
+    print(f"daily {args.date} ({result.algorithm_version}) done; MLflow run {result.run_id}")
+    for key in ("rows_in", "rows_accepted", "rows_quarantined", "persons_scored", "score_mean", "score_p95"):
+        if key in result.metrics:
+            print(f"  {key}: {result.metrics[key]}")
+    return 0
+
+
+def cmd_synth(args, settings) -> int:
+    from clout.synth.generator import SynthSpec, generate
+
+    spark = _session(settings, "synth")
+    networks = tuple(args.networks.split(",")) if args.networks else None
+    meta = generate(spark, settings, SynthSpec(day=args.date, events=args.events, persons=args.persons, seed=args.seed, networks=networks))
+    print(f"synth {args.date}: {args.events} events for {meta['n_persons']} persons on {', '.join(meta['networks'])}")
+    for name, path in meta["landing"].items():
+        print(f"  {name}: {path}")
+    return 0
+
+
+def cmd_ingest(args, settings) -> int:
+    from clout.ingest.stage import ingest
+
+    if args.path and not args.network:
+        raise SystemExit("ingest: --path needs --network")
+    if not args.path and not args.date:
+        raise SystemExit("ingest: give --date or --network with --path")
+    spark = _session(settings, "ingest")
+    report = ingest(spark, settings, args.date, paths={args.network: args.path} if args.path else None, force=args.force)
+    summary = report.summary()
+    print(f"ingest {report.run_id}: {summary}")
+    for reason, n in sorted(report.reasons.items()):
+        print(f"  quarantined {reason}: {n}")
+    if not report.reconciled:
+        print("ingest: counts do not reconcile", file=sys.stderr)
+        return 1
+    if summary["events_emitted"] and summary["quarantined"] / summary["events_emitted"] > settings.ingest.fail_on_quarantine_ratio:
+        print(f"ingest: more than {settings.ingest.fail_on_quarantine_ratio:.0%} of rows quarantined", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_sql(args, settings) -> int:
+    from clout.tables import TableStore
+
+    spark = _session(settings, "sql")
+    TableStore(spark, settings).register_all()
+    spark.sql(f"USE {settings.storage.database}")
+    spark.sql(args.query).show(args.limit, truncate=False)
+    return 0
+
+
+def cmd_tables(args, settings) -> int:
+    from clout.tables import ALL_TABLES, TableStore
+
+    spark = _session(settings, "tables")
+    store = TableStore(spark, settings)
+    for spec in ALL_TABLES:
+        version = store.version(spec)
+        print(f"{settings.storage.database}.{spec.name:<20} v{version if version is not None else '-':<4} {store.path(spec)}  {spec.description}")
+    return 0
+
+
+def cmd_demo(args, settings) -> int:
+    from pyspark.sql import functions as F
+
+    from clout.pipeline import run_daily
+    from clout.synth.generator import SynthSpec, generate
+    from clout.tables import EVENTS, QUARANTINE, SCORES, TableStore
+
+    spark = _session(settings, "demo")
+    meta = generate(spark, settings, SynthSpec(day=args.date, events=args.events))
+    print(f"demo: generated {args.events:,} events for {meta['n_persons']:,} persons on {', '.join(meta['networks'])}")
+    store = TableStore(spark, settings)
+    try:
+        result = run_daily(spark, settings, args.date)
+    finally:
+        if store.exists(EVENTS):
+            day_events = store.read(EVENTS).where(F.col("event_date") == F.lit(args.date)).count()
+            quarantined = store.read(QUARANTINE).count()
+            print(f"demo: events for {args.date}: {day_events:,}; quarantine rows: {quarantined:,}")
+        print(f"demo: Delta tables under {settings.path(settings.storage.root)}/{settings.storage.database}")
+        print(f"demo: MLflow store {settings.tracking_uri()}  (mlflow ui --backend-store-uri {settings.tracking_uri()})")
+    scores = store.read(SCORES).where((F.col("snapshot_date") == F.lit(args.date)) & (F.col("algorithm_version") == result.algorithm_version))
+    print(f"demo: top 10 of {result.metrics.get('persons_scored', 0):,} persons ({result.algorithm_version}):")
+    scores.orderBy(F.desc("score"), F.desc("raw_score")).select("person_id", "score", "reach", "amplification", "authority", "networks").show(10, truncate=False)
+    return 0
+
+
+COMMANDS = {"daily": cmd_daily, "synth": cmd_synth, "ingest": cmd_ingest, "sql": cmd_sql, "tables": cmd_tables, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    try:
+        settings = load_settings(args.env, args.overrides)
+        return COMMANDS[args.command](args, settings)
+    except ConfigError as err:
+        print(f"clout: {err}", file=sys.stderr)
+        return 2
+    except JarsMissing as err:
+        print(f"clout: BLOCKED: {err}", file=sys.stderr)
+        return 3
+    except Exception as err:  # the job must exit non-zero with a readable reason, not a bare traceback
+        log.exception("clout %s failed", args.command)
+        print(f"clout: {args.command} failed: {type(err).__name__}: {str(err)[:2000]}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The engagement graph and its authority (PageRank) computed with GraphFrames."""

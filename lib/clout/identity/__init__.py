@@ -1,0 +1,1 @@
+"""Identity: network accounts -> persons, from explicit link records."""

@@ -1,0 +1,241 @@
+"""Foursquare / Swarm check-ins (API v2 check-in objects) and collector like/comment records, JSON lines.
+
+Native records, one JSON object per line:
+- Check-in, as the v2 API returns it (``users/self/checkins``, push API): ``{"id", "createdAt" (epoch
+  seconds, UTC), "type": "checkin"|"shout"|"venueless", "timeZoneOffset" (minutes, local display only),
+  "user": {"id", "firstName"}, "venue": {"id", "name", "categories": [{"id", "name"}]}, "with": [{"id",
+  "firstName"}] (friends tagged), "shout", "likes": {"count"}, "comments": {"count"}}``.
+  A check-in Swarm made for a tagged friend, as it appears in that friend's history, has ``user`` = the
+  friend and ``createdBy`` = ``{"id"}`` of the friend who tagged them.
+- Like on a check-in, as our collector exports it (the API only lists likers, without times):
+  ``{"type": "like", "checkinId", "checkinOwnerId", "user": {"id"}, "createdAt", "venue"}``.
+- Comment on a check-in, likewise: ``{"type": "comment", "id", "checkinId", "checkinOwnerId", "user": {"id"},
+  "createdAt", "text", "venue"}``. The collector copies the check-in's ``venue`` onto likes and comments.
+The check-in's ``likes``/``comments`` summaries are counts only and are ignored: each like and comment
+arrives as its own record.
+
+Mapping to events (account ids are ``foursquare:<user id>``):
+- check-in -> ``checkin`` by its user (content_id = check-in id), plus one ``checkin_tag`` per ``with`` friend,
+  aimed at that friend.
+- check-in with ``createdBy`` (someone else than its user) -> only ``checkin_tag`` from createdBy to the user:
+  being checked in by a friend is the tag, not a check-in of one's own. (A tag seen both on the tagger's
+  check-in and as the friend's copy yields two events; collectors export one side.)
+- like -> ``like``, comment -> ``comment``, both aimed at ``checkinOwnerId``.
+- topics: the venue's category names (lower-cased: "Coffee Shop" -> "coffee shop").
+- ``createdAt`` that is not epoch seconds -> ``wrong_type``; any other record ``type`` -> ``unknown_action``
+  (action ``type:<type>``).
+Event ids: ``foursquare:<check-in id>:checkin``, ``foursquare:<check-in id>:checkin_tag:<friend id>``,
+``foursquare:like:<user id>:<check-in id>``, ``foursquare:<check-in id>:comment:<comment id>``.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from clout.ingest.adapters.base import (
+    account,
+    candidates,
+    event_key,
+    first_problem,
+    malformed,
+    parse_json,
+    topics,
+    wrong_type,
+)
+
+NETWORK = "foursquare"
+SYNTH_ACTIONS = {"checkin": 0.42, "checkin_tag": 0.13, "like": 0.33, "comment": 0.12}
+
+_CHECKIN_TYPES = ("checkin", "shout", "venueless")
+_MAX_EPOCH_SECONDS = 100_000_000_000  # beyond, timestamp_seconds overflows (and would fail the job)
+
+_USER = T.StructType([T.StructField("id", T.StringType())])
+_VENUE = T.StructType(
+    [
+        T.StructField("id", T.StringType()),
+        T.StructField("name", T.StringType()),
+        T.StructField("categories", T.ArrayType(T.StructType([T.StructField("name", T.StringType())]))),
+    ]
+)
+_RECORD = T.StructType(
+    [T.StructField(n, T.StringType()) for n in ("id", "type", "createdAt", "shout", "text", "checkinId", "checkinOwnerId")]
+    + [
+        T.StructField("user", _USER),
+        T.StructField("createdBy", _USER),
+        T.StructField("venue", _VENUE),
+        T.StructField("with", T.ArrayType(_USER)),
+    ]
+)
+_EVENT = T.StructType(
+    [T.StructField(n, t) for n, t in [
+        ("event_id", T.StringType()), ("event_time", T.TimestampType()), ("action", T.StringType()),
+        ("actor_account", T.StringType()), ("target_account", T.StringType()), ("content_id", T.StringType()),
+        ("target_content_id", T.StringType()), ("topics", T.ArrayType(T.StringType())), ("text_chars", T.IntegerType()),
+    ]]
+)  # fmt: skip
+
+
+def _epoch_seconds(value: Column) -> Column:
+    seconds = value.try_cast("decimal(38,6)")
+    return F.when(F.abs(seconds) < _MAX_EPOCH_SECONDS, F.timestamp_seconds(seconds))
+
+
+def _event(event_id, event_time, action, actor, target, content_id, target_content_id, topic_list, text_chars) -> Column:
+    return F.struct(
+        event_id.cast("string").alias("event_id"),
+        event_time.cast("timestamp").alias("event_time"),
+        action.cast("string").alias("action"),
+        actor.cast("string").alias("actor_account"),
+        target.cast("string").alias("target_account"),
+        content_id.cast("string").alias("content_id"),
+        target_content_id.cast("string").alias("target_content_id"),
+        topic_list.cast("array<string>").alias("topics"),
+        text_chars.cast("int").alias("text_chars"),
+    )
+
+
+def _null() -> Column:
+    return F.lit(None)
+
+
+def to_events(raw: DataFrame) -> DataFrame:
+    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), _RECORD).alias("r"))
+    r = lambda name: F.col(f"r.{name}")  # noqa: E731
+    kind = r("type")
+    created = _epoch_seconds(r("createdAt"))
+    venue_topics = topics(F.transform(r("venue.categories"), lambda c: c["name"]))
+    owner, creator = r("user.id"), r("createdBy.id")
+    checkin_id = r("id")
+
+    checkin = _event(
+        event_key(NETWORK, checkin_id, F.lit("checkin")),
+        created,
+        F.lit("checkin"),
+        account(NETWORK, owner),
+        _null(),
+        checkin_id,
+        _null(),
+        venue_topics,
+        F.length(r("shout")),
+    )
+
+    def tag(tagger: Column, friend: Column) -> Column:
+        return _event(
+            event_key(NETWORK, checkin_id, F.lit("checkin_tag"), friend),
+            created,
+            F.lit("checkin_tag"),
+            account(NETWORK, tagger),
+            account(NETWORK, friend),
+            _null(),
+            checkin_id,
+            venue_topics,
+            _null(),
+        )
+
+    friends = F.filter(F.coalesce(r("with"), F.array().cast(T.ArrayType(_USER))), lambda u: u.isNotNull())
+    checked_in_by_friend = creator.isNotNull() & ~F.coalesce(creator == owner, F.lit(False))
+    checkin_events = F.when(checked_in_by_friend, F.array(tag(creator, owner))).otherwise(
+        F.concat(F.array(checkin), F.transform(friends, lambda u: tag(owner, u["id"])))
+    )
+
+    like = _event(
+        event_key(NETWORK, F.lit("like"), r("user.id"), r("checkinId")),
+        created,
+        F.lit("like"),
+        account(NETWORK, r("user.id")),
+        account(NETWORK, r("checkinOwnerId")),
+        _null(),
+        r("checkinId"),
+        venue_topics,
+        _null(),
+    )
+    comment = _event(
+        event_key(NETWORK, r("checkinId"), F.lit("comment"), r("id")),
+        created,
+        F.lit("comment"),
+        account(NETWORK, r("user.id")),
+        account(NETWORK, r("checkinOwnerId")),
+        r("id"),
+        r("checkinId"),
+        venue_topics,
+        F.length(r("text")),
+    )
+    unknown = _event(
+        _null(), created, F.concat(F.lit("type:"), F.coalesce(kind, F.lit("none"))), account(NETWORK, r("user.id")),
+        _null(), _null(), _null(), F.array(), _null(),
+    )  # fmt: skip
+
+    is_checkin = F.coalesce(kind.isin(*_CHECKIN_TYPES), F.lit(False))
+    recognised = is_checkin | F.coalesce(kind.isin("like", "comment"), F.lit(False))
+    events = (
+        F.when(is_checkin, checkin_events)
+        .when(kind == "like", F.array(like))
+        .when(kind == "comment", F.array(comment))
+        .otherwise(F.array(unknown))
+    )
+    problem = first_problem(
+        (malformed(F.col("r")), "malformed_record"),
+        (recognised & wrong_type(r("createdAt"), created), "wrong_type"),
+        (~recognised, "unknown_action"),
+    )
+    shaped = parsed.select(
+        "raw_payload",
+        "source_file",
+        problem.alias("parse_error"),
+        F.when(problem.isNull() | (problem == "unknown_action"), events).alias("ev"),
+    )
+    return candidates(shaped, NETWORK)
+
+
+def render(actions: DataFrame) -> DataFrame:
+    """Canonical synthetic actions -> Swarm check-ins (own, or a friend's copy for a tag) and like/comment records."""
+    a = F.col
+    # createdAt is whole epoch seconds natively; a time with a fraction keeps it (to_events reads both)
+    created = (F.unix_micros("event_time").cast("decimal(20,0)") / 1_000_000).cast("decimal(20,6)")
+    day_seq = F.concat(F.date_format("event_time", "yyyyMMdd"), F.lit("x"), a("seq").cast("string"))
+    own_id = F.coalesce(a("content_native"), day_seq)
+    venue = F.struct(
+        F.substring(F.sha1(F.array_join("topics", "|")), 1, 24).alias("id"),
+        F.coalesce(F.initcap(F.try_element_at("topics", F.lit(1))), F.lit("Somewhere")).alias("name"),
+        F.transform("topics", lambda t: F.struct(F.initcap(t).alias("name"))).alias("categories"),
+    )
+    user = lambda native, handle: F.struct(native.alias("id"), handle.alias("firstName"))  # noqa: E731
+    checkin = F.struct(
+        own_id.alias("id"),
+        created.alias("createdAt"),
+        F.lit("checkin").alias("type"),
+        F.lit(0).alias("timeZoneOffset"),
+        user(a("actor_native"), a("actor_handle")).alias("user"),
+        venue.alias("venue"),
+        a("text").alias("shout"),
+    )
+    # a tag as the tagged friend's history shows it: a check-in of the friend, created by the tagger
+    tagged = F.struct(
+        own_id.alias("id"),
+        created.alias("createdAt"),
+        F.lit("checkin").alias("type"),
+        F.lit(0).alias("timeZoneOffset"),
+        user(a("target_native"), a("target_handle")).alias("user"),
+        user(a("actor_native"), a("actor_handle")).alias("createdBy"),
+        venue.alias("venue"),
+    )
+    reaction = F.struct(
+        a("action").alias("type"),
+        F.when(a("action") == "comment", own_id).alias("id"),
+        F.coalesce(a("target_content_native"), day_seq).alias("checkinId"),
+        a("target_native").alias("checkinOwnerId"),
+        user(a("actor_native"), a("actor_handle")).alias("user"),
+        created.alias("createdAt"),
+        F.when(a("action") == "comment", a("text")).alias("text"),
+        venue.alias("venue"),
+    )
+    options = {"ignoreNullFields": "true"}
+    value = (
+        F.when(a("action") == "checkin", F.to_json(checkin, options))
+        .when(a("action") == "checkin_tag", F.to_json(tagged, options))
+        .otherwise(F.to_json(reaction, options))
+    )
+    whole_seconds = F.regexp_replace(value, r'("createdAt":-?\d+)\.0{6}(?=[,}])', "$1")
+    return actions.select(whole_seconds.alias("value"))

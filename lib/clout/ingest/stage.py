@@ -1,0 +1,272 @@
+"""The ingest stage: landing files -> validated ``events`` + ``quarantine``, reconciled per file.
+
+Every record read ends up in exactly one place: accepted into ``events``, rejected into ``quarantine``
+(with reason, source file and raw payload), or recognised as already ingested (a forced re-run of the same
+file). Per file: events_emitted = accepted + quarantined + already_present, and every record emits >= 1.
+Files already in ``ingest_log`` (same path, size and mtime) are skipped, so re-running a day adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from clout.config import Settings
+from clout.ingest.adapters import load_adapter, read_raw
+from clout.ingest.adapters.base import CANDIDATE_COLUMNS, read_lines, unparsed
+from clout.ingest.validate import mark_batch_duplicates, with_row_reasons
+from clout.tables import EVENTS, INGEST_LOG, QUARANTINE, TableStore
+
+log = logging.getLogger(__name__)
+MAX_PAYLOAD_CHARS = 65536  # raw payload kept in quarantine; longer ones are cut with a marker
+
+
+@dataclass
+class LandingFile:
+    network: str
+    path: str
+    size: int
+    mtime: dt.datetime
+
+
+@dataclass
+class IngestReport:
+    run_id: str
+    files: list[dict] = field(default_factory=list)       # one dict per file: counts
+    reasons: dict[str, int] = field(default_factory=dict)  # quarantined rows by reason
+    skipped_files: list[str] = field(default_factory=list)
+    touched_dates: list[dt.date] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def total(self, key: str) -> int:
+        return sum(f[key] for f in self.files)
+
+    @property
+    def reconciled(self) -> bool:
+        return all(f["events_emitted"] == f["accepted"] + f["quarantined"] + f["already_present"] for f in self.files)
+
+    def summary(self) -> dict[str, int]:
+        keys = ("records", "events_emitted", "accepted", "quarantined", "already_present")
+        return {k: self.total(k) for k in keys} | {"files": len(self.files), "skipped_files": len(self.skipped_files)}
+
+
+def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int, dt.datetime]]:
+    """(path, size, mtime) of every file under ``folder`` (any Hadoop file system); [] when it is absent."""
+    jvm = spark.sparkContext._jvm  # noqa: SLF001 - Hadoop FS listing works the same for file:, s3a:, abfss:
+    hpath = jvm.org.apache.hadoop.fs.Path(folder)
+    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # noqa: SLF001
+    if not fs.exists(hpath):
+        return []
+    found = []
+    it = fs.listFiles(hpath, True)
+    while it.hasNext():
+        st = it.next()
+        name = st.getPath().getName()
+        if name.startswith((".", "_")):
+            continue
+        found.append((st.getPath().toString(), int(st.getLen()), dt.datetime.fromtimestamp(st.getModificationTime() / 1000, dt.UTC).replace(tzinfo=None)))
+    return sorted(found)
+
+
+def discover(spark: SparkSession, settings: Settings, day: dt.date | None) -> tuple[list[LandingFile], list[LandingFile]]:
+    """Landing files of configured networks for ``day`` (all days when None), and files of unknown networks."""
+    root = settings.landing_path("").rstrip("/")
+    known, unknown = [], []
+    for path, size, mtime in list_files(spark, root):
+        rel = path.split(root.split("://")[-1], 1)[-1].lstrip("/")
+        parts = rel.split("/")
+        if len(parts) < 2 or parts[0].startswith("_") or parts[0] == "identity":
+            continue  # generator ground truth and identity link records are not network events
+        network = parts[0]
+        if day is not None and parts[1] != day.isoformat():
+            continue
+        target = known if network in settings.networks else unknown
+        target.append(LandingFile(network, path, size, mtime))
+    return known, unknown
+
+
+def _already_logged(store: TableStore, files: list[LandingFile]) -> set[str]:
+    if not files or not store.exists(INGEST_LOG):
+        return set()
+    rows = store.read(INGEST_LOG).where(F.col("source_file").isin([f.path for f in files])).select("source_file", "file_size", "file_mtime").collect()
+    seen = {(r.source_file, r.file_size, r.file_mtime) for r in rows}
+    return {f.path for f in files if (f.path, f.size, f.mtime) in seen}
+
+
+def _candidates(spark: SparkSession, settings: Settings, files: list[LandingFile], unknown: list[LandingFile]) -> DataFrame:
+    parts: list[DataFrame] = []
+    by_network: dict[str, list[str]] = {}
+    for f in files:
+        by_network.setdefault(f.network, []).append(f.path)
+    for network, paths in sorted(by_network.items()):
+        adapter = load_adapter(settings.networks[network].adapter)
+        parts.append(adapter.to_events(read_raw(adapter, spark, paths)).select(*CANDIDATE_COLUMNS))
+    unknown_by_network: dict[str, list[str]] = {}
+    for f in unknown:
+        unknown_by_network.setdefault(f.network, []).append(f.path)
+    for network, paths in sorted(unknown_by_network.items()):
+        parts.append(unparsed(read_lines(spark, paths), network, "unknown_network").select(*CANDIDATE_COLUMNS))
+    result = parts[0]
+    for p in parts[1:]:
+        result = result.unionByName(p)
+    return result
+
+
+def classify(validated: DataFrame, existing: DataFrame | None) -> DataFrame:
+    """Add ``outcome`` (accepted / quarantined / already_present) using the ids already in ``events``.
+
+    An id already stored from the same file is a re-run of that file (already_present); from another file it
+    is a duplicate across files (quarantined).
+    """
+    if existing is None:
+        return validated.withColumn("outcome", F.when(F.col("reason").isNull(), "accepted").otherwise("quarantined"))
+    prior = existing.select("event_id", F.col("source_file").alias("_prior_file"))
+    joined = validated.join(prior, on="event_id", how="left")
+    seen_before = F.col("reason").isNull() & F.col("_prior_file").isNotNull()
+    same_file = seen_before & (F.col("_prior_file") == F.col("source_file"))
+    reason = F.when(seen_before & ~same_file, F.lit("duplicate_across_files")).otherwise(F.col("reason"))
+    detail = F.when(seen_before & ~same_file, F.concat(F.lit("first ingested from "), F.col("_prior_file"))).otherwise(F.col("detail"))
+    outcome = F.when(same_file, "already_present").when(reason.isNull(), "accepted").otherwise("quarantined")
+    return joined.withColumn("reason", reason).withColumn("detail", detail).withColumn("outcome", outcome).drop("_prior_file")
+
+
+def quarantine_rows(classified: DataFrame, run_id: str, ingested_at: dt.datetime) -> DataFrame:
+    """Quarantined rows in the quarantine schema, with an id stable across re-runs of the same file."""
+    bad = classified.where(F.col("outcome") == "quarantined")
+    payload = F.when(F.length("raw_payload") > MAX_PAYLOAD_CHARS, F.concat(F.substring("raw_payload", 1, MAX_PAYLOAD_CHARS), F.lit("...[truncated]"))).otherwise(F.col("raw_payload"))
+    # identical lines of one file (same payload, same reason) are told apart by their rank among themselves
+    from pyspark.sql import Window
+
+    same = Window.partitionBy("source_file", "raw_payload", "reason", "event_id").orderBy(F.lit(1))
+    qid = F.sha2(F.concat_ws("\u0001", "source_file", "reason", F.coalesce("event_id", F.lit("")), "raw_payload", F.row_number().over(same).cast("string")), 256)
+    return bad.select(
+        qid.alias("quarantine_id"),
+        "network",
+        "source_file",
+        "reason",
+        "detail",
+        "event_id",
+        "event_date",
+        payload.alias("raw_payload"),
+        F.lit(ingested_at.date()).alias("ingest_date"),
+        F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
+        F.lit(run_id).alias("run_id"),
+    )
+
+
+def ingest(
+    spark: SparkSession,
+    settings: Settings,
+    day: dt.date | None,
+    paths: dict[str, list[str]] | None = None,
+    force: bool = False,
+    now: dt.datetime | None = None,
+) -> IngestReport:
+    """Ingest the landing files of ``day`` (or explicit ``paths`` per network) into events + quarantine."""
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = now or started
+    run_id = f"ingest-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    store = TableStore(spark, settings)
+    for spec in (EVENTS, QUARANTINE, INGEST_LOG):
+        store.ensure(spec)
+
+    if paths:
+        files, unknown = [], []
+        for network, network_paths in paths.items():
+            for p in network_paths:
+                for path, size, mtime in list_files(spark, p):
+                    (files if network in settings.networks else unknown).append(LandingFile(network, path, size, mtime))
+    else:
+        files, unknown = discover(spark, settings, day)
+    report = IngestReport(run_id)
+    if not force:
+        done = _already_logged(store, files + unknown)
+        report.skipped_files = sorted(done)
+        files = [f for f in files if f.path not in done]
+        unknown = [f for f in unknown if f.path not in done]
+    if not files and not unknown:
+        log.info("ingest: nothing new to ingest (%d files already ingested)", len(report.skipped_files))
+        report.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
+        return report
+
+    founded = {name: n.founded for name, n in settings.networks.items()}
+    validated = mark_batch_duplicates(
+        with_row_reasons(_candidates(spark, settings, files, unknown), founded, now, settings.ingest.max_future_minutes, settings.ingest.max_field_chars)
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        dates = sorted(r.event_date for r in validated.where(F.col("reason").isNull()).select("event_date").distinct().collect())
+        existing = None
+        if dates and store.version(EVENTS):
+            existing = store.read(EVENTS).where(F.col("event_date").isin(dates)).select("event_id", "source_file")
+        classified = classify(validated, existing).persist(StorageLevel.MEMORY_AND_DISK)
+        ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        accepted = classified.where(F.col("outcome") == "accepted").select(
+            *[c for c in EVENTS.columns if c not in ("ingested_at", "run_id")],
+            F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
+            F.lit(run_id).alias("run_id"),
+        )
+        _merge_insert(store, EVENTS, accepted, ["event_id"], partition_filter=("event_date", dates))
+        _merge_insert(store, QUARANTINE, quarantine_rows(classified, run_id, ingested_at), ["quarantine_id"])
+        _record_counts(report, classified, files + unknown)
+        report.touched_dates = dates
+        log_rows = [
+            (f["network"], f["source_file"], f["file_size"], f["file_mtime"], f["records"], f["events_emitted"], f["accepted"], f["quarantined"], f["already_present"], ingested_at, run_id)
+            for f in report.files
+        ]
+        log_df = spark.createDataFrame(log_rows, INGEST_LOG.schema)
+        _merge_insert(store, INGEST_LOG, log_df, list(INGEST_LOG.keys))
+        classified.unpersist()
+    finally:
+        validated.unpersist()
+    report.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
+    return report
+
+
+def _merge_insert(store: TableStore, spec, source: DataFrame, keys: list[str], partition_filter: tuple[str, list] | None = None) -> None:
+    """Insert rows whose keys are not in the table yet (atomic, idempotent)."""
+    condition = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+    if partition_filter and partition_filter[1]:
+        column, values = partition_filter
+        literals = ", ".join(f"DATE'{v.isoformat()}'" for v in values)
+        condition = f"t.{column} IN ({literals}) AND {condition}"
+    (
+        store.delta(spec).alias("t").merge(source.alias("s"), condition).whenNotMatchedInsertAll().execute()
+    )
+
+
+def _record_counts(report: IngestReport, classified: DataFrame, files: list[LandingFile]) -> None:
+    per_file = (
+        classified.groupBy("source_file")
+        .agg(
+            F.sum(F.col("record_first").cast("long")).alias("records"),
+            F.count(F.lit(1)).alias("events_emitted"),
+            F.sum(F.when(F.col("outcome") == "accepted", 1).otherwise(0)).alias("accepted"),
+            F.sum(F.when(F.col("outcome") == "quarantined", 1).otherwise(0)).alias("quarantined"),
+            F.sum(F.when(F.col("outcome") == "already_present", 1).otherwise(0)).alias("already_present"),
+        )
+        .collect()
+    )
+    by_file = {r.source_file: r for r in per_file}
+    reasons = classified.where(F.col("outcome") == "quarantined").groupBy("reason").count().collect()
+    report.reasons = {r.reason: int(r["count"]) for r in reasons}
+    for f in files:
+        r = by_file.get(f.path)
+        report.files.append(
+            {
+                "network": f.network,
+                "source_file": f.path,
+                "file_size": f.size,
+                "file_mtime": f.mtime,
+                "records": int(r.records) if r else 0,
+                "events_emitted": int(r.events_emitted) if r else 0,
+                "accepted": int(r.accepted) if r else 0,
+                "quarantined": int(r.quarantined) if r else 0,
+                "already_present": int(r.already_present) if r else 0,
+            }
+        )

@@ -1,0 +1,112 @@
+"""The daily driver: ingest -> identity -> daily aggregates -> authority -> score -> gate -> publish.
+
+Every stage is idempotent for a given date and algorithm version: re-running a day replaces that day's
+partitions and adds nothing to events. One MLflow run records the whole day; a failing stage or a failing
+data-quality suite ends that run FAILED and the job exits non-zero, so nothing half-done is published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from clout.aggregate.stage import build_day
+from clout.config import Settings, load_algorithm
+from clout.graph import stage as authority_stage
+from clout.identity.stage import link_accounts, update_accounts
+from clout.ingest.stage import ingest
+from clout.publish import tracking
+from clout.quality.suites import GateResult, validate
+from clout.score import stage as score_stage
+from clout.tables import ALL_TABLES, EVENTS, QUARANTINE, SCORES, TableStore
+
+log = logging.getLogger(__name__)
+
+
+class QualityGateFailed(RuntimeError):
+    """A Great Expectations suite failed: the snapshot is not published."""
+
+
+@dataclass
+class DailyResult:
+    day: dt.date
+    algorithm_version: str
+    run_id: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    gates: list[GateResult] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_version: str | None = None, now: dt.datetime | None = None) -> DailyResult:
+    import mlflow
+
+    algorithm = load_algorithm(settings, algorithm_version)
+    store = TableStore(spark, settings)
+    result = DailyResult(day, algorithm.version)
+    tags = {"snapshot_date": day.isoformat(), "algorithm_version": algorithm.version, "code_version": score_stage.code_version(), "env": settings.env}
+
+    def timed(name: str, fn):
+        started = time.monotonic()
+        out = fn()
+        result.metrics[f"seconds_{name}"] = round(time.monotonic() - started, 3)
+        mlflow.log_metric(f"seconds_{name}", result.metrics[f"seconds_{name}"])
+        log.info("daily %s: %s done in %.1fs", day, name, result.metrics[f"seconds_{name}"])
+        return out
+
+    with tracking.snapshot_run(settings, algorithm, f"snapshot-{day.isoformat()}-{algorithm.version}", tags) as run:
+        result.run_id = run.info.run_id
+        report = timed("ingest", lambda: ingest(spark, settings, day, now=now))
+        counts = report.summary()
+        result.reasons = report.reasons
+        result.metrics.update(
+            rows_in=counts["events_emitted"], records_in=counts["records"], rows_accepted=counts["accepted"],
+            rows_quarantined=counts["quarantined"], rows_already_present=counts["already_present"], files_ingested=counts["files"],
+            files_skipped=counts["skipped_files"],
+        )
+        result.metrics.update({f"quarantined_{reason}": n for reason, n in report.reasons.items()})
+        if not report.reconciled:
+            raise RuntimeError(f"ingest counts do not reconcile: {report.files}")
+        links = timed("identity", lambda: link_accounts(spark, settings, day))
+        result.metrics.update(links)
+        days = sorted(set(report.touched_dates) | {day})
+        result.metrics["accounts_updated"] = timed("accounts", lambda: update_accounts(spark, settings, days))
+        for d in days:  # late events re-open the days they belong to
+            result.metrics.update(timed(f"aggregate_{d.isoformat()}" if d != day else "aggregate", lambda d=d: build_day(spark, settings, algorithm, d)))
+
+        if settings.quality.enabled:
+            day_events = store.read(EVENTS).where(F.col("event_date") == F.lit(day))
+            result.gates.append(timed("gate_events", lambda: validate(day_events, "events", list(settings.networks))))
+            result.gates.append(timed("gate_quarantine", lambda: validate(store.read(QUARANTINE), "quarantine", list(settings.networks))))
+            _check_gates(result)
+
+        result.metrics.update(timed("authority", lambda: authority_stage.compute(spark, settings, algorithm, day)))
+        result.metrics.update(timed("score", lambda: score_stage.compute(spark, settings, algorithm, day)))
+        scores = store.read(SCORES).where((F.col("snapshot_date") == F.lit(day)) & (F.col("algorithm_version") == algorithm.version))
+        if settings.quality.enabled:
+            result.gates.append(timed("gate_scores", lambda: validate(scores, "scores", list(settings.networks))))
+        for gate in result.gates:
+            tracking.log_json(f"quality/{gate.suite}.json", gate.result_json)
+            mlflow.set_tag(f"gate.{gate.suite}", "passed" if gate.success else "failed")
+        _check_gates(result)
+
+        mlflow.log_metrics({k: float(v) for k, v in result.metrics.items() if not k.startswith("seconds_")})
+        for spec in ALL_TABLES:
+            version = store.version(spec)
+            if version is not None:
+                mlflow.set_tag(f"delta.{spec.name}.version", str(version))
+        tracking.log_histogram(scores, f"Clout scores {day.isoformat()} ({algorithm.version})")
+        tracking.log_json("config/settings.json", settings.model_dump(mode="json"))
+        tracking.log_json("config/algorithm.json", algorithm.model_dump(mode="json"))
+        tracking.log_json("top100.json", {"top": tracking.top(scores, 100)})
+    return result
+
+
+def _check_gates(result: DailyResult) -> None:
+    failed = [g for g in result.gates if not g.success]
+    if failed:
+        raise QualityGateFailed("; ".join(g.describe() for g in failed))

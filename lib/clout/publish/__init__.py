@@ -1,0 +1,1 @@
+"""Publishing: one MLflow run per snapshot with params, metrics, artifacts and Delta table versions."""

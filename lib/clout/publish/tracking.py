@@ -1,0 +1,90 @@
+"""MLflow tracking for daily snapshots (default store: a SQLite file under var/)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from clout.config import Algorithm, Settings
+
+
+def configure(settings: Settings) -> str:
+    """Point MLflow at the configured store and make sure the experiment exists; return its id."""
+    import mlflow
+
+    uri = settings.tracking_uri()
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.get_experiment_by_name(settings.mlflow.experiment)
+    if experiment is None:
+        artifacts = settings.path(settings.mlflow.artifact_root)
+        if "://" not in artifacts:
+            Path(artifacts).mkdir(parents=True, exist_ok=True)
+            artifacts = Path(artifacts).as_uri()
+        return mlflow.create_experiment(settings.mlflow.experiment, artifact_location=artifacts)
+    return experiment.experiment_id
+
+
+def flatten(prefix: str, value, out: dict[str, str]) -> dict[str, str]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out[prefix] = str(value)
+    return out
+
+
+@contextmanager
+def snapshot_run(settings: Settings, algorithm: Algorithm, run_name: str, tags: dict[str, str]):
+    """An MLflow run that ends FAILED (with the error as a tag) when the body raises."""
+    import mlflow
+
+    experiment_id = configure(settings)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+        mlflow.log_params(flatten("", algorithm.model_dump(mode="json"), {}))
+        try:
+            yield run
+        except BaseException as err:
+            mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
+            mlflow.end_run(status="FAILED")
+            raise
+
+
+def log_histogram(scores: DataFrame, title: str) -> None:
+    """A score histogram PNG: counts per score value computed in Spark (100 rows at most), drawn locally."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mlflow
+
+    counts = {r.score: r["count"] for r in scores.groupBy("score").count().collect()}
+    xs = list(range(1, 101))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.bar(xs, [counts.get(x, 0) for x in xs], width=1.0, color="#3b6ea8")
+    ax.set_xlabel("score")
+    ax.set_ylabel("persons")
+    ax.set_title(title)
+    fig.tight_layout()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "score_histogram.png")
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        mlflow.log_artifact(path)
+
+
+def log_json(name: str, payload: dict) -> None:
+    import mlflow
+
+    mlflow.log_text(json.dumps(payload, indent=2, default=str), name)
+
+
+def top(scores: DataFrame, n: int = 100) -> list[dict]:
+    return [r.asDict() for r in scores.orderBy(F.desc("score"), F.desc("raw_score"), "person_id").limit(n).collect()]

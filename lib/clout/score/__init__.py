@@ -1,0 +1,1 @@
+"""Scores: reach + amplification + authority -> 1..100."""

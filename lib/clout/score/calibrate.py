@@ -1,0 +1,69 @@
+"""Monotone calibration of raw scores to 1..100.
+
+A person's raw score is turned into its percentile p in the population (from approximate quantiles, so no
+single-partition sort), then into a normal quantile z(p), then into ``mean + (p95 - mean) * z / 1.645``.
+That puts the population mean at ``mean``, the 95th percentile at ``p95``, and the top of a large population
+near 95-100; the map is monotone, so ranks are kept.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+# Percentiles at which the raw distribution is sampled: fine in the tail, where the top scores are decided.
+PROBES = sorted(
+    {round(i / 200, 6) for i in range(0, 201)}
+    | {round(0.99 + i / 10_000, 6) for i in range(0, 101)}
+    | {round(0.999 + i / 100_000, 6) for i in range(0, 101)}
+)
+
+
+def normal_quantile(p: Column) -> Column:
+    """Inverse standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9)."""
+    a = [-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00]
+    b = [-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01, -1.328068155288572e01]
+    c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00]
+    d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00]
+    low = 0.02425
+
+    def poly(coeffs, x):
+        out = F.lit(coeffs[0])
+        for k in coeffs[1:]:
+            out = out * x + F.lit(k)
+        return out
+
+    q_low = F.sqrt(-2 * F.log(p))
+    q_high = F.sqrt(-2 * F.log(1 - p))
+    q = p - 0.5
+    r = q * q
+    central = poly(a, r) * q / (poly(b, r) * r + 1)
+    lower = poly(c, q_low) / (poly(d, q_low) * q_low + 1)
+    upper = -poly(c, q_high) / (poly(d, q_high) * q_high + 1)
+    return F.when(p < low, lower).when(p > 1 - low, upper).otherwise(central)
+
+
+def percentile(df: DataFrame, column: str, rel_error: float = 0.0005) -> DataFrame:
+    """Add ``p`` in (0, 1): the interpolated population percentile of ``column``.
+
+    Tied values (many people with the same raw score, typically zero) share the middle of their run.
+    """
+    qs = df.approxQuantile(column, PROBES, rel_error)
+    ties: dict[float, list[float]] = {}
+    for prob, value in zip(PROBES, qs):
+        ties.setdefault(value, []).append(prob)
+    pts = sorted((value, sum(probs) / len(probs)) for value, probs in ties.items())
+    x = F.col(column)
+    expr = F.when(x <= F.lit(pts[0][0]), F.lit(pts[0][1]))
+    for (v0, p0), (v1, p1) in zip(pts, pts[1:]):
+        expr = expr.when(x <= F.lit(v1), F.lit(p0) + (x - F.lit(v0)) / F.lit(v1 - v0) * F.lit(p1 - p0))
+    expr = expr.otherwise(F.lit(pts[-1][1]))
+    n = df.count()
+    eps = 0.5 / max(n, 1)  # strictly inside (0, 1) for the normal quantile
+    return df.withColumn("p", F.least(F.greatest(expr, F.lit(eps)), F.lit(1 - eps)))
+
+
+def to_scale(p: Column, mean: float, p95: float, floor: int, ceiling: int) -> Column:
+    z = normal_quantile(p)
+    value = F.lit(mean) + F.lit((p95 - mean) / 1.6448536269514722) * z
+    return F.least(F.greatest(F.round(value), F.lit(floor)), F.lit(ceiling)).cast("int")

@@ -1,0 +1,1 @@
+"""Synthetic landing data with a planted ground truth (demo, tests, benchmarks)."""

@@ -1,0 +1,226 @@
+"""Generate one day of raw landing files for every network whose adapter can ``render``.
+
+Everything is Spark expressions over ``spark.range`` (no Python loop over events), so the generator scales
+with partitions: 100 M events is the same code as 1 M with more partitions.
+
+Planted truth. Person ``i`` (0 = most influential) receives reactions with probability proportional to
+``(i + 1) ** -alpha``: influence falls with the index, and ``true_influence`` is exactly that expected share.
+Reactors are drawn uniformly from the population, so who acts is unrelated to who is acted upon except
+through the planted influence. Bots (a small share of ids) act a lot, on a fixed timer, aimed at random
+people, and are never reacted to. A small share of lines is corrupted or duplicated on purpose so that
+quarantine and dedupe have something to do; the truth file records how many.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict, dataclass
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from clout.config import Settings
+from clout.ingest.adapters import load_adapter
+from clout.synth.schema import SYNTH_COLUMNS
+
+log = logging.getLogger(__name__)
+TOPICS = ["physics", "ai", "music", "football", "cooking", "travel", "finance", "health", "gaming", "climate", "art", "politics"]
+REACTION_ACTIONS = ("reply", "comment", "quote", "share", "like", "mention", "vote_up", "vote_down", "answer", "accepted_answer", "checkin_tag", "view")
+
+
+@dataclass(frozen=True)
+class SynthSpec:
+    day: dt.date
+    events: int
+    persons: int | None = None       # default: events / 40, at least 200
+    alpha: float = 1.1               # steepness of planted influence
+    bot_permille: int = 5            # share of persons that are bots (per mille)
+    bot_event_share: float = 0.04    # share of events made by bots
+    bad_line_share: float = 0.0005   # corrupted lines (malformed JSON)
+    duplicate_share: float = 0.0005  # lines written twice
+    seed: int = 7
+    networks: tuple[str, ...] | None = None
+
+    @property
+    def n_persons(self) -> int:
+        return self.persons or max(200, self.events // 40)
+
+
+def _u(*cols: Column, salt: int) -> Column:
+    """A uniform number in [0, 1) from a hash of the columns: deterministic, partitioning-independent."""
+    h = F.xxhash64(*cols, F.lit(salt))
+    return (F.pmod(h, F.lit(1_000_000_007)).cast("double")) / F.lit(1_000_000_007.0)
+
+
+def _pick(u: Column, weights: dict[str, float]) -> Column:
+    """Choose a key of ``weights`` by a uniform number (cumulative thresholds)."""
+    total = sum(weights.values())
+    expr, acc = None, 0.0
+    items = list(weights.items())
+    for i, (key, w) in enumerate(items):
+        acc += w / total
+        cond = u < F.lit(acc if i < len(items) - 1 else 2.0)
+        expr = F.when(cond, F.lit(key)) if expr is None else expr.when(cond, F.lit(key))
+    return expr
+
+
+def native_id(network: str, idx: Column) -> Column:
+    """The person's account id on a network, in that network's own id style."""
+    s = idx.cast("string")
+    styles = {
+        "mastodon": F.concat(F.lit("user"), s, F.lit("@mastodon.example")),
+        "reddit": F.concat(F.lit("t2_"), F.lower(F.conv(s, 10, 36))),
+        "linkedin": F.concat(F.lit("urn:li:person:"), F.upper(F.conv((idx + 90_000_000).cast("string"), 10, 36))),
+        "youtube": F.concat(F.lit("UC"), F.lpad(s, 22, "0")),
+    }
+    return styles.get(network, (idx + F.lit(100_000_000)).cast("string"))
+
+
+def n_bots(spec: SynthSpec) -> int:
+    return max(1, spec.n_persons * spec.bot_permille // 1000)
+
+
+def is_bot(idx: Column, spec: SynthSpec) -> Column:
+    """Bots are the last ids: the planted least influential, so a bot ranking high is the pipeline's fault."""
+    return idx >= F.lit(spec.n_persons - n_bots(spec))
+
+
+def persons_truth(spark: SparkSession, spec: SynthSpec) -> DataFrame:
+    """The planted truth per person."""
+    n = spec.n_persons
+    idx = F.col("id")
+    weight = F.pow(idx + 1, -spec.alpha)
+    norm = sum((i + 1) ** -spec.alpha for i in range(n))  # n is people, not events: small
+    return spark.range(0, n, numPartitions=max(1, n // 500_000)).select(
+        F.concat(F.lit("p"), idx.cast("string")).alias("person_key"),
+        idx.alias("person_idx"),
+        (weight / F.lit(norm)).alias("true_influence"),
+        is_bot(idx, spec).alias("is_bot"),
+        F.element_at(F.array(*[F.lit(t) for t in TOPICS]), (F.pmod(idx, F.lit(len(TOPICS))) + 1).cast("int")).alias("topic"),
+    )
+
+
+def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[str, dict[str, float]]) -> DataFrame:
+    """All synthetic actions of the day in the canonical schema (network-neutral ids resolved per network)."""
+    n = spec.n_persons
+    networks = sorted(synth_actions)
+    parts = max(2, spec.events // 1_000_000)
+    seq = F.col("id")
+    start_epoch = int(dt.datetime.combine(spec.day, dt.time(), tzinfo=dt.UTC).timestamp())
+
+    u_net, u_act, u_actor, u_target, u_time, u_bot = (_u(seq, salt=spec.seed * 100 + k) for k in range(6))
+    network = _pick(u_net, {k: 1.0 for k in networks})
+    bot_rows = u_bot < F.lit(spec.bot_event_share)
+    bot_actor = F.lit(n - n_bots(spec)) + F.floor(u_actor * n_bots(spec)).cast("long")
+    regular_actor = F.floor(u_actor * (n - n_bots(spec))).cast("long")
+    actor_idx = F.when(bot_rows, bot_actor).otherwise(regular_actor)
+    skewed_target = F.floor(F.lit(n) * F.pow(u_target, F.lit(spec.alpha * 3.0))).cast("long")
+    uniform_target = F.floor(u_target * n).cast("long")
+
+    df = spark.range(0, spec.events, numPartitions=parts).select(
+        seq.alias("seq"), network.alias("network"), actor_idx.alias("actor_idx"), bot_rows.alias("bot_row"), u_act.alias("u_act"),
+        skewed_target.alias("skewed_target"), uniform_target.alias("uniform_target"), u_time.alias("u_time"),
+    ).withColumn("actor_is_bot", is_bot(F.col("actor_idx"), spec))
+
+    action = None
+    for net in networks:
+        chosen = _pick(F.col("u_act"), synth_actions[net])
+        action = F.when(F.col("network") == net, chosen) if action is None else action.when(F.col("network") == net, chosen)
+    df = df.withColumn("action", action)
+    # bots aim at random people; people aim by planted influence; nobody reacts to a bot or to themselves
+    target = F.when(F.col("actor_is_bot"), F.col("uniform_target")).otherwise(F.col("skewed_target"))
+    target = F.when(is_bot(target, spec), F.pmod(target + 1, F.lit(n))).otherwise(target)
+    target = F.when(target == F.col("actor_idx"), F.pmod(target + 1, F.lit(n))).otherwise(target)
+    has_target = ~F.col("action").isin("post", "checkin")
+    df = df.withColumn("target_idx", F.when(has_target, target))
+    # bots post on a timer: every 5 minutes, whatever the day brings
+    seconds = F.when(F.col("actor_is_bot"), F.floor(F.col("u_time") * 288) * 300 + F.pmod(F.col("actor_idx"), F.lit(60))).otherwise(F.floor(F.col("u_time") * 86400))
+    topic_of = lambda idx: F.element_at(F.array(*[F.lit(t) for t in TOPICS]), (F.pmod(idx, F.lit(len(TOPICS))) + 1).cast("int"))  # noqa: E731
+    topic_idx = F.coalesce(F.col("target_idx"), F.col("actor_idx"))
+
+    rows = []
+    for net in networks:
+        part = df.where(F.col("network") == net)
+        actor_native = native_id(net, F.col("actor_idx"))
+        target_native = native_id(net, F.col("target_idx"))
+        content = F.concat(F.lit("c"), F.col("seq").cast("string"))
+        target_content = F.concat(F.lit("t"), F.col("target_idx").cast("string"), F.lit("x"), F.pmod(F.col("seq"), F.lit(5)).cast("string"))
+        creates = F.col("action").isin("post", "reply", "comment", "quote", "share", "answer", "checkin", "mention")
+        rows.append(
+            part.select(
+                F.col("network"),
+                F.col("seq"),
+                F.col("action"),
+                F.timestamp_seconds(F.lit(start_epoch) + seconds.cast("long")).alias("event_time"),
+                actor_native.alias("actor_native"),
+                F.concat(F.lit("user"), F.col("actor_idx").cast("string")).alias("actor_handle"),
+                F.when(F.col("target_idx").isNotNull(), target_native).alias("target_native"),
+                F.when(F.col("target_idx").isNotNull(), F.concat(F.lit("user"), F.col("target_idx").cast("string"))).alias("target_handle"),
+                F.when(creates, content).alias("content_native"),
+                F.when(F.col("target_idx").isNotNull(), target_content).alias("target_content_native"),
+                F.array(topic_of(topic_idx)).alias("topics"),
+                F.when(creates, F.concat(F.lit("about "), topic_of(topic_idx), F.lit(" #"), F.col("seq").cast("string"))).alias("text"),
+                F.col("actor_idx"),
+                F.col("target_idx"),
+            )
+        )
+    out = rows[0]
+    for r in rows[1:]:
+        out = out.unionByName(r)
+    return out
+
+
+def corrupt(lines: DataFrame, spec: SynthSpec, network: str) -> DataFrame:
+    """Cut a few lines in half (malformed) and write a few twice (duplicates), deterministically."""
+    u = _u(F.col("value"), salt=spec.seed + len(network))
+    broken = F.when(u < spec.bad_line_share, F.substring("value", 1, 17)).otherwise(F.col("value"))
+    dup = lines.where((u >= spec.bad_line_share) & (u < spec.bad_line_share + spec.duplicate_share))
+    return lines.select(broken.alias("value")).unionByName(dup.select("value"))
+
+
+def generate(spark: SparkSession, settings: Settings, spec: SynthSpec) -> dict:
+    """Write the day's landing files, identity links and truth; return the counts written."""
+    renderers = {}
+    for name, conf in settings.networks.items():
+        if spec.networks and name not in spec.networks:
+            continue
+        adapter = load_adapter(conf.adapter)
+        if hasattr(adapter, "render") and hasattr(adapter, "SYNTH_ACTIONS"):
+            renderers[name] = adapter
+    if not renderers:
+        raise ValueError("no configured network can render synthetic data")
+    synth_actions = {name: a.SYNTH_ACTIONS for name, a in renderers.items()}
+    actions = canonical_actions(spark, spec, synth_actions)
+    day = spec.day.isoformat()
+    written = {}
+    for name, adapter in sorted(renderers.items()):
+        lines = adapter.render(actions.where(F.col("network") == name).select(*SYNTH_COLUMNS))
+        out = settings.landing_path(name, spec.day)
+        corrupt(lines, spec, name).write.mode("overwrite").text(out)
+        written[name] = out
+
+    truth_root = f"{settings.landing_path('_truth')}/{day}"
+    persons_truth(spark, spec).write.mode("overwrite").parquet(f"{truth_root}/persons")
+    # explicit identity links: 70% of people active on 2+ networks link their accounts
+    accounts = (
+        actions.select("network", F.col("actor_idx").alias("idx"))
+        .unionByName(actions.where(F.col("target_idx").isNotNull()).select("network", F.col("target_idx").alias("idx")))
+        .distinct()
+    )
+    native = None
+    for name in renderers:
+        expr = native_id(name, F.col("idx"))
+        native = F.when(F.col("network") == name, expr) if native is None else native.when(F.col("network") == name, expr)
+    linked = (
+        accounts.withColumn("native", native)
+        .groupBy("idx")
+        .agg(F.collect_list(F.struct(F.col("network"), F.col("native").alias("id"))).alias("accounts"))
+        .where((F.size("accounts") >= 2) & (_u(F.col("idx"), salt=spec.seed + 5) < 0.7))
+        .select(F.to_json(F.struct(F.concat(F.lit("p"), F.col("idx").cast("string")).alias("person_id"), F.col("accounts"))).alias("value"))
+    )
+    linked.write.mode("overwrite").text(f"{settings.landing_path('identity', spec.day)}")
+    meta = asdict(spec) | {"day": day, "n_persons": spec.n_persons, "networks": sorted(renderers), "landing": written}
+    spark.createDataFrame([(json.dumps(meta, default=str),)], "value string").coalesce(1).write.mode("overwrite").text(f"{truth_root}/spec")
+    return meta
