@@ -79,13 +79,25 @@ def topics(*arrays: Column) -> Column:
 
 
 def ts_iso(value: Column) -> Column:
-    """ISO-8601 text ('2026-11-20T10:11:12Z', '...+00:00', '...123Z') to a timestamp; null when it is not one."""
-    return F.try_to_timestamp(value)
+    """ISO-8601 text ('2026-11-20T10:11:12Z', '...+00:00', '...123Z') to a timestamp; null when it is not one.
+
+    Spark also parses special words ('yesterday', 'now'); an export never means those, so text must start
+    with a calendar date.
+    """
+    return F.when(value.rlike(r"^\d{4}-\d{2}-\d{2}"), F.try_to_timestamp(value))
+
+
+def ts_epoch_millis(value: Column) -> Column:
+    millis = value.try_cast("bigint")
+    in_range = millis.between(F.lit(-62_135_596_800_000), F.lit(253_402_300_799_000))
+    return F.when(in_range, F.timestamp_millis(millis))
 
 
 def ts_epoch_seconds(value: Column) -> Column:
     seconds = value.try_cast("bigint")
-    return F.when(seconds.isNotNull(), F.timestamp_seconds(seconds))
+    # outside years 1..9999 timestamp_seconds overflows, which under ANSI would fail the whole job
+    in_range = seconds.between(F.lit(-62_135_596_800), F.lit(253_402_300_799))
+    return F.when(in_range, F.timestamp_seconds(seconds))
 
 
 def wrong_type(raw: Column, parsed: Column) -> Column:

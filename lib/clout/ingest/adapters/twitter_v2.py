@@ -35,6 +35,7 @@ from clout.ingest.adapters.base import (
     malformed,
     parse_json,
     topics,
+    ts_epoch_millis,
     ts_iso,
     wrong_type,
 )
@@ -109,8 +110,8 @@ def to_events(raw: DataFrame) -> DataFrame:
     rec = parse_json(F.col("raw_payload"), _RECORD).alias("r")
     parsed = raw.select("raw_payload", "source_file", rec)
     tw = F.col("r.data")
-    ref = F.element_at(tw["referenced_tweets"], 1)
-    ref_author = F.element_at(F.filter(F.coalesce(F.col("r.includes.tweets"), F.array()), lambda t: t["id"] == ref["id"]), 1)["author_id"]
+    ref = F.try_element_at(tw["referenced_tweets"], F.lit(1))
+    ref_author = F.try_element_at(F.filter(F.coalesce(F.col("r.includes.tweets"), F.array()), lambda t: t["id"] == ref["id"]), F.lit(1))["author_id"]
     tweet_time = ts_iso(tw["created_at"])
     primary_action = F.when(ref.isNull(), F.lit("post")).otherwise(F.coalesce(_ref_action(ref["type"]), F.concat(F.lit("ref:"), ref["type"])))
     primary_target = F.when(ref["type"] == "replied_to", tw["in_reply_to_user_id"]).when(ref.isNotNull(), ref_author)
@@ -160,7 +161,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         F.coalesce(F.col("r.follow_events"), F.array()),
         lambda e: F.struct(
             event_key(NETWORK, F.lit("follow"), e["source"]["id"], e["target"]["id"], e["created_timestamp"]).alias("event_id"),
-            F.timestamp_millis(e["created_timestamp"].try_cast("bigint")).alias("event_time"),
+            ts_epoch_millis(e["created_timestamp"]).alias("event_time"),
             F.when(e["type"] == "follow", F.lit("follow")).otherwise(F.concat(F.lit("follow_event:"), e["type"])).alias("action"),
             account(NETWORK, e["source"]["id"]).alias("actor_account"),
             account(NETWORK, e["target"]["id"]).alias("target_account"),
@@ -176,7 +177,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         F.exists(F.coalesce(F.col("r.favorite_events"), F.array()), lambda e: wrong_type(e["created_at"], ts_iso(e["created_at"]))),
     )
     bad_follow_time = F.exists(
-        F.coalesce(F.col("r.follow_events"), F.array()), lambda e: wrong_type(e["created_timestamp"], e["created_timestamp"].try_cast("bigint"))
+        F.coalesce(F.col("r.follow_events"), F.array()), lambda e: wrong_type(e["created_timestamp"], ts_epoch_millis(e["created_timestamp"]))
     )
     problem = first_problem(
         (malformed(F.col("r")), "malformed_record"),
