@@ -69,6 +69,7 @@ def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_v
             files_skipped=counts["skipped_files"],
         )
         result.metrics.update({f"quarantined_{reason}": n for reason, n in report.reasons.items()})
+        mlflow.log_metrics({k: float(v) for k, v in result.metrics.items() if not k.startswith("seconds_")})
         if not report.reconciled:
             raise RuntimeError(f"ingest counts do not reconcile: {report.files}")
         links = timed("identity", lambda: link_accounts(spark, settings, day))

@@ -82,7 +82,7 @@ def discover(spark: SparkSession, settings: Settings, day: dt.date | None) -> tu
         rel = path.split(root.split("://")[-1], 1)[-1].lstrip("/")
         parts = rel.split("/")
         if len(parts) < 2 or parts[0].startswith("_") or parts[0] == "identity":
-            continue  # generator ground truth and identity link records are not network events
+            continue  # generator truth/staging and identity link records are not network events
         network = parts[0]
         if day is not None and parts[1] != day.isoformat():
             continue

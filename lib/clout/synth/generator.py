@@ -82,6 +82,12 @@ def n_bots(spec: SynthSpec) -> int:
     return max(1, spec.n_persons * spec.bot_permille // 1000)
 
 
+def link_id(network: str, idx: Column) -> Column:
+    """The id a link record names: the adapter's account id without the network prefix (Reddit drops 't2_')."""
+    native = native_id(network, idx)
+    return F.regexp_replace(native, "^t2_", "") if network == "reddit" else native
+
+
 def is_bot(idx: Column, spec: SynthSpec) -> Column:
     """Bots are the last ids: the planted least influential, so a bot ranking high is the pipeline's fault."""
     return idx >= F.lit(spec.n_persons - n_bots(spec))
@@ -146,7 +152,8 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
         actor_native = native_id(net, F.col("actor_idx"))
         target_native = native_id(net, F.col("target_idx"))
         content = F.concat(F.lit("c"), F.col("seq").cast("string"))
-        target_content = F.concat(F.lit("t"), F.col("target_idx").cast("string"), F.lit("x"), F.pmod(F.col("seq"), F.lit(5)).cast("string"))
+        # which of the target's posts was acted upon: one of 10^6, so one person rarely hits the same post twice
+        target_content = F.concat(F.lit("t"), F.col("target_idx").cast("string"), F.lit("x"), F.pmod(F.xxhash64(F.col("seq"), F.lit(spec.seed)), F.lit(1_000_000)).cast("string"))
         creates = F.col("action").isin("post", "reply", "comment", "quote", "share", "answer", "checkin", "mention")
         rows.append(
             part.select(
@@ -192,18 +199,23 @@ def generate(spark: SparkSession, settings: Settings, spec: SynthSpec) -> dict:
     if not renderers:
         raise ValueError("no configured network can render synthetic data")
     synth_actions = {name: a.SYNTH_ACTIONS for name, a in renderers.items()}
-    actions = canonical_actions(spark, spec, synth_actions)
     day = spec.day.isoformat()
+    # staged once, partitioned by network: each network renders only its own partition and the day is not
+    # recomputed once per network
+    staging = f"{settings.landing_path('_staging')}/{day}/actions"
+    canonical_actions(spark, spec, synth_actions).write.mode("overwrite").partitionBy("network").parquet(staging)
+    actions = spark.read.parquet(staging)
     written = {}
     for name, adapter in sorted(renderers.items()):
-        lines = adapter.render(actions.where(F.col("network") == name).select(*SYNTH_COLUMNS))
+        own = spark.read.parquet(f"{staging}/network={name}").withColumn("network", F.lit(name))
+        lines = adapter.render(own.select(*SYNTH_COLUMNS))
         out = settings.landing_path(name, spec.day)
         corrupt(lines, spec, name).write.mode("overwrite").text(out)
         written[name] = out
 
     truth_root = f"{settings.landing_path('_truth')}/{day}"
     persons_truth(spark, spec).write.mode("overwrite").parquet(f"{truth_root}/persons")
-    # explicit identity links: 70% of people active on 2+ networks link their accounts
+    # explicit identity links: the top 10 and 70% of everyone else active on 2+ networks link their accounts
     accounts = (
         actions.select("network", F.col("actor_idx").alias("idx"))
         .unionByName(actions.where(F.col("target_idx").isNotNull()).select("network", F.col("target_idx").alias("idx")))
@@ -211,13 +223,13 @@ def generate(spark: SparkSession, settings: Settings, spec: SynthSpec) -> dict:
     )
     native = None
     for name in renderers:
-        expr = native_id(name, F.col("idx"))
+        expr = link_id(name, F.col("idx"))
         native = F.when(F.col("network") == name, expr) if native is None else native.when(F.col("network") == name, expr)
     linked = (
         accounts.withColumn("native", native)
         .groupBy("idx")
         .agg(F.collect_list(F.struct(F.col("network"), F.col("native").alias("id"))).alias("accounts"))
-        .where((F.size("accounts") >= 2) & (_u(F.col("idx"), salt=spec.seed + 5) < 0.7))
+        .where((F.size("accounts") >= 2) & ((F.col("idx") < 10) | (_u(F.col("idx"), salt=spec.seed + 5) < 0.7)))
         .select(F.to_json(F.struct(F.concat(F.lit("p"), F.col("idx").cast("string")).alias("person_id"), F.col("accounts"))).alias("value"))
     )
     linked.write.mode("overwrite").text(f"{settings.landing_path('identity', spec.day)}")

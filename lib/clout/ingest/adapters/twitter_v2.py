@@ -6,7 +6,7 @@ Native records, one JSON object per line:
   "entities": {"hashtags": [{"tag"}], "mentions": [{"id", "username"}]}}, "includes": {"users": [...],
   "tweets": [{"id", "author_id"}]}}``
 - Like (Account Activity ``favorite_events``): ``{"favorite_events": [{"id", "created_at",
-  "favorited_status": {"id", "user": {"id"}}, "user": {"id"}}]}``
+  "favorited_status": {"id", "user": {"id"}, "entities": {"hashtags": [{"text"}]}}, "user": {"id"}}]}``
 - Follow (Account Activity ``follow_events``): ``{"follow_events": [{"type": "follow", "created_timestamp"
   (epoch ms as text), "source": {"id"}, "target": {"id"}}]}``
 
@@ -16,7 +16,8 @@ Mapping to events (account ids are ``twitter:<user id>``):
   tweet's author from ``includes.tweets``.
 - every entities.mentions user, except the one replied to (Twitter adds that mention itself) -> ``mention``.
 - favorite event -> ``like`` of the favorited tweet's author; follow event -> ``follow`` of the target.
-- topics: the tweet's hashtags (for likes: none, the liked tweet carries them).
+- topics: the tweet's hashtags; for a like, the liked tweet's (favorited_status carries the full v1.1 tweet,
+  entities.hashtags[].text included).
 Event ids: ``twitter:<tweet id>:<action>``, ``twitter:<tweet id>:mention:<user id>``,
 ``twitter:like:<user id>:<tweet id>``, ``twitter:follow:<source>:<target>:<created ms>``.
 """
@@ -77,7 +78,16 @@ _RECORD = T.StructType(
                     [
                         T.StructField("id", T.StringType()),
                         T.StructField("created_at", T.StringType()),
-                        T.StructField("favorited_status", T.StructType([T.StructField("id", T.StringType()), T.StructField("user", _USER)])),
+                        T.StructField(
+                            "favorited_status",
+                            T.StructType(
+                                [
+                                    T.StructField("id", T.StringType()),
+                                    T.StructField("user", _USER),
+                                    T.StructField("entities", T.StructType([T.StructField("hashtags", T.ArrayType(T.StructType([T.StructField("text", T.StringType())])))])),
+                                ]
+                            ),
+                        ),
                         T.StructField("user", _USER),
                     ]
                 )
@@ -153,7 +163,7 @@ def to_events(raw: DataFrame) -> DataFrame:
             account(NETWORK, e["favorited_status"]["user"]["id"]).alias("target_account"),
             F.lit(None).cast("string").alias("content_id"),
             e["favorited_status"]["id"].alias("target_content_id"),
-            F.array().cast("array<string>").alias("topics"),
+            topics(F.transform(e["favorited_status"]["entities"]["hashtags"], lambda h: h["text"])).alias("topics"),
             F.lit(None).cast("int").alias("text_chars"),
         ),
     )
@@ -225,7 +235,11 @@ def render(actions: DataFrame) -> DataFrame:
             F.struct(
                 F.concat(F.lit("fav"), a("seq").cast("string")).alias("id"),
                 created.alias("created_at"),
-                F.struct(a("target_content_native").alias("id"), F.struct(a("target_native").alias("id")).alias("user")).alias("favorited_status"),
+                F.struct(
+                    a("target_content_native").alias("id"),
+                    F.struct(a("target_native").alias("id")).alias("user"),
+                    F.struct(F.transform("topics", lambda t: F.struct(t.alias("text"))).alias("hashtags")).alias("entities"),
+                ).alias("favorited_status"),
                 F.struct(a("actor_native").alias("id")).alias("user"),
             )
         ).alias("favorite_events")
