@@ -43,10 +43,11 @@ def normal_quantile(p: Column) -> Column:
     return F.when(p < low, lower).when(p > 1 - low, upper).otherwise(central)
 
 
-def percentile(df: DataFrame, column: str, rel_error: float = 0.0005) -> DataFrame:
+def percentile(df: DataFrame, column: str, rel_error: float = 1e-5) -> DataFrame:
     """Add ``p`` in (0, 1): the interpolated population percentile of ``column``.
 
-    Tied values (many people with the same raw score, typically zero) share the middle of their run.
+    Tied values (many people with the same raw score, typically zero) share the middle of their run. The
+    sketch error must be far below the tail probes (1e-5): a coarser sketch flattens the very top.
     """
     qs = df.approxQuantile(column, PROBES, rel_error)
     ties: dict[float, list[float]] = {}
