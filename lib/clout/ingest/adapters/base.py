@@ -28,6 +28,11 @@ CANDIDATE_TYPES = {name: dtype for name, dtype, _ in EVENT_FIELDS} | {
     "topics": T.ArrayType(T.StringType()),  # nullable elements: a cast may not narrow nullability
 }
 CORRUPT = "_corrupt_record"
+# The event struct every adapter builds (candidates() adds network and source_file from the record).
+EVENT_STRUCT = T.StructType(
+    [T.StructField(c, CANDIDATE_TYPES[c]) for c in EVENT_COLUMNS if c not in ("network", "source_file")]
+)
+_MAX_FRACTIONAL_EPOCH_SECONDS = 100_000_000_000  # beyond, timestamp_seconds overflows (and would fail the job)
 
 
 def read_lines(spark: SparkSession, paths: list[str]) -> DataFrame:
@@ -65,6 +70,36 @@ def event_key(network: str, *parts: Column) -> Column:
     return F.when(complete, F.concat_ws(":", F.lit(network), *strings))
 
 
+def event(event_id, event_time, action, actor, target, content_id, target_content_id, topic_list, text_chars) -> Column:
+    """One event struct with fixed field types, so every branch of a when/concat lines up."""
+    return F.struct(
+        event_id.cast("string").alias("event_id"),
+        event_time.cast("timestamp").alias("event_time"),
+        action.cast("string").alias("action"),
+        actor.cast("string").alias("actor_account"),
+        target.cast("string").alias("target_account"),
+        content_id.cast("string").alias("content_id"),
+        target_content_id.cast("string").alias("target_content_id"),
+        topic_list.cast("array<string>").alias("topics"),
+        text_chars.cast("int").alias("text_chars"),
+    )
+
+
+def no_events() -> Column:
+    """An empty, typed events array (a record that carries no action)."""
+    return F.array().cast(T.ArrayType(EVENT_STRUCT))
+
+
+def hashtag_text(topic_list: Column) -> Column:
+    """Topics written back as hashtags ('#a #b'), null when there are none (render side)."""
+    return F.when(F.size(topic_list) > 0, F.array_join(F.transform(topic_list, lambda t: F.concat(F.lit("#"), t)), " "))
+
+
+def with_hashtags(text: Column, topic_list: Column) -> Column:
+    """Free text (its own '#' removed so it cannot add topics) followed by the topics as hashtags."""
+    return F.concat_ws(" ", F.regexp_replace(text, "#", ""), hashtag_text(topic_list))
+
+
 def hashtags(text: Column) -> Column:
     """Hashtags written in free text: '#Higgs #physics' -> ['Higgs', 'physics']."""
     return F.regexp_extract_all(F.coalesce(text, F.lit("")), F.lit(r"#(\w+)"), 1)
@@ -88,8 +123,9 @@ def ts_iso(value: Column) -> Column:
 
 
 def ts_epoch_millis(value: Column) -> Column:
+    """Epoch milliseconds to a timestamp; null when not an integer or outside years 1..9999 (no overflow)."""
     millis = value.try_cast("bigint")
-    in_range = millis.between(F.lit(-62_135_596_800_000), F.lit(253_402_300_799_000))
+    in_range = millis.between(F.lit(-62_135_596_800_000), F.lit(253_402_300_799_999))
     return F.when(in_range, F.timestamp_millis(millis))
 
 
@@ -98,6 +134,12 @@ def ts_epoch_seconds(value: Column) -> Column:
     # outside years 1..9999 timestamp_seconds overflows, which under ANSI would fail the whole job
     in_range = seconds.between(F.lit(-62_135_596_800), F.lit(253_402_300_799))
     return F.when(in_range, F.timestamp_seconds(seconds))
+
+
+def ts_epoch_fractional(value: Column) -> Column:
+    """Epoch seconds that may carry a fraction or an exponent (1795600800.5, 1.7956008E9); null when not a number."""
+    seconds = value.try_cast("decimal(38,6)")
+    return F.when(F.abs(seconds) < _MAX_FRACTIONAL_EPOCH_SECONDS, F.timestamp_seconds(seconds))
 
 
 def wrong_type(raw: Column, parsed: Column) -> Column:

@@ -40,9 +40,11 @@ from pyspark.sql import types as T
 from clout.ingest.adapters.base import (
     account,
     candidates,
+    event,
     event_key,
     first_problem,
     malformed,
+    no_events,
     parse_json,
     topics,
     ts_iso,
@@ -99,13 +101,6 @@ _RECORD = T.StructType(
         ),
     ]
 )
-_EVENT = T.StructType(
-    [T.StructField(n, t) for n, t in [
-        ("event_id", T.StringType()), ("event_time", T.TimestampType()), ("action", T.StringType()),
-        ("actor_account", T.StringType()), ("target_account", T.StringType()), ("content_id", T.StringType()),
-        ("target_content_id", T.StringType()), ("topics", T.ArrayType(T.StringType())), ("text_chars", T.IntegerType()),
-    ]]
-)  # fmt: skip
 
 
 def _ts(value: Column) -> Column:
@@ -121,26 +116,8 @@ def _forum_topics(tags: Column, category_slug: Column) -> Column:
     return topics(names, category)
 
 
-def _event(event_id, event_time, action, actor, target, content_id, target_content_id, topic_list, text_chars) -> Column:
-    return F.struct(
-        event_id.cast("string").alias("event_id"),
-        event_time.cast("timestamp").alias("event_time"),
-        action.cast("string").alias("action"),
-        actor.cast("string").alias("actor_account"),
-        target.cast("string").alias("target_account"),
-        content_id.cast("string").alias("content_id"),
-        target_content_id.cast("string").alias("target_content_id"),
-        topic_list.cast("array<string>").alias("topics"),
-        text_chars.cast("int").alias("text_chars"),
-    )
-
-
 def _null() -> Column:
     return F.lit(None)
-
-
-def _no_events() -> Column:
-    return F.array().cast(T.ArrayType(_EVENT))
 
 
 def _prefixed(prefix: str, native_id: Column) -> Column:
@@ -152,7 +129,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     topic, post, action, solution = (F.col(f"r.{k}") for k in ("topic", "post", "post_action", "solution"))
 
     topic_time = _ts(topic["created_at"])
-    topic_event = _event(
+    topic_event = event(
         event_key(NETWORK, F.lit("topic"), topic["id"], F.lit("post")),
         topic_time,
         F.lit("post"),
@@ -172,7 +149,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     answers_topic = replied_number.isNull() | (replied_number == 1)
     post_target = F.when(~first_post, F.coalesce(post["reply_to_user"]["id"], F.when(answers_topic, post["topic_user_id"])))
     post_text = F.coalesce(post["raw"], F.regexp_replace(post["cooked"], "<[^>]*>", ""))
-    post_event = _event(
+    post_event = event(
         F.when(first_post, event_key(NETWORK, F.lit("topic"), post["topic_id"], F.lit("post"))).otherwise(
             event_key(NETWORK, F.lit("post"), post["id"], F.lit("reply"))
         ),
@@ -188,7 +165,7 @@ def to_events(raw: DataFrame) -> DataFrame:
 
     like_time = _ts(action["created_at"])
     action_type = action["post_action_type_id"].try_cast("int")
-    like_event = _event(
+    like_event = event(
         event_key(NETWORK, F.lit("like"), action["user_id"], action["post_id"]),
         like_time,
         F.lit("like"),
@@ -201,7 +178,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     )
 
     accepted_time = _ts(solution["accepted_at"])
-    accepted_event = _event(
+    accepted_event = event(
         event_key(NETWORK, F.lit("accepted"), solution["post_id"]),
         accepted_time,
         F.lit("accepted_answer"),
@@ -214,11 +191,11 @@ def to_events(raw: DataFrame) -> DataFrame:
     )
 
     keys = F.array_join(F.json_object_keys(F.col("raw_payload")), ",")
-    unknown = _event(_null(), _null(), F.concat(F.lit("record:"), F.coalesce(keys, F.lit("none"))), _null(), _null(), _null(), _null(), F.array(), _null())
+    unknown = event(_null(), _null(), F.concat(F.lit("record:"), F.coalesce(keys, F.lit("none"))), _null(), _null(), _null(), _null(), F.array(), _null())
     events = (
         F.when(topic.isNotNull(), F.array(topic_event))
-        .when(post.isNotNull(), F.when(post_type == _SMALL_ACTION, _no_events()).otherwise(F.array(post_event)))
-        .when(action.isNotNull(), F.when(action_type == _LIKE, F.array(like_event)).otherwise(_no_events()))
+        .when(post.isNotNull(), F.when(post_type == _SMALL_ACTION, no_events()).otherwise(F.array(post_event)))
+        .when(action.isNotNull(), F.when(action_type == _LIKE, F.array(like_event)).otherwise(no_events()))
         .when(solution.isNotNull(), F.array(accepted_event))
         .otherwise(F.array(unknown))
     )

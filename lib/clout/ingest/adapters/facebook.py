@@ -46,13 +46,16 @@ from pyspark.sql import types as T
 from clout.ingest.adapters.base import (
     account,
     candidates,
+    event,
     event_key,
     first_problem,
+    hashtag_text,
     hashtags,
     malformed,
     parse_json,
     topics,
     ts_iso,
+    with_hashtags,
     wrong_type,
 )
 
@@ -83,20 +86,6 @@ _RECORD = T.StructType(
         T.StructField("post_message", T.StringType()),
     ]
 )
-
-
-def _event(event_id, time, action, actor, target, content_id, target_content_id, topic_list, text_chars) -> Column:
-    return F.struct(
-        event_id.cast("string").alias("event_id"),
-        time.cast("timestamp").alias("event_time"),
-        action.cast("string").alias("action"),
-        actor.cast("string").alias("actor_account"),
-        target.cast("string").alias("target_account"),
-        content_id.cast("string").alias("content_id"),
-        target_content_id.cast("string").alias("target_content_id"),
-        topic_list.cast("array<string>").alias("topics"),
-        text_chars.cast("int").alias("text_chars"),
-    )
 
 
 def to_events(raw: DataFrame) -> DataFrame:
@@ -133,7 +122,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     actor = account(NETWORK, actor_id)
     record_topics = topics(hashtags(F.when(is_reaction, r["post_message"]).otherwise(r["message"])))
     text_chars = F.when(~is_reaction, F.length(r["message"]))
-    primary = _event(
+    primary = event(
         F.when(is_reaction, event_key(NETWORK, F.lit("reaction"), actor_id, r["post_id"])).otherwise(event_key(NETWORK, r["id"], action)),
         time,
         action,
@@ -152,7 +141,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     )
     mentions = F.transform(
         tagged,
-        lambda t: _event(
+        lambda t: event(
             event_key(NETWORK, r["id"], F.lit("mention"), t["id"]),
             time,
             F.lit("mention"),
@@ -180,22 +169,13 @@ def _created_time(ts: Column) -> Column:
     return F.when(whole, F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ssZ")).otherwise(F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ss.SSSSSSZ"))
 
 
-def _hashtag_text(topic_list: Column) -> Column:
-    return F.when(F.size(topic_list) > 0, F.array_join(F.transform(topic_list, lambda t: F.concat(F.lit("#"), t)), " "))
-
-
-def _message(text: Column, topic_list: Column) -> Column:
-    """Free text (its own '#' removed so it cannot add topics) followed by the topics as hashtags."""
-    return F.concat_ws(" ", F.regexp_replace(text, "#", ""), _hashtag_text(topic_list))
-
-
 def render(actions: DataFrame) -> DataFrame:
     """Canonical synthetic actions -> Graph post, share, comment and reaction nodes (one JSON line each)."""
     a = F.col
     act = a("action")
     created = _created_time(a("event_time"))
     author = F.struct(a("actor_native").alias("id"), a("actor_handle").alias("name"))
-    message = _message(a("text"), a("topics"))
+    message = with_hashtags(a("text"), a("topics"))
     post = F.struct(
         F.lit("post").alias("object"),
         a("content_native").alias("id"),
@@ -227,7 +207,7 @@ def render(actions: DataFrame) -> DataFrame:
         a("target_native").alias("post_author_id"),
         reaction_type.alias("type"),
         created.alias("created_time"),
-        _hashtag_text(a("topics")).alias("post_message"),
+        hashtag_text(a("topics")).alias("post_message"),
     )
     options = {"ignoreNullFields": "true"}
     value = (

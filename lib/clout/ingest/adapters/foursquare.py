@@ -37,11 +37,13 @@ from pyspark.sql import types as T
 from clout.ingest.adapters.base import (
     account,
     candidates,
+    event,
     event_key,
     first_problem,
     malformed,
     parse_json,
     topics,
+    ts_epoch_fractional,
     wrong_type,
 )
 
@@ -49,8 +51,6 @@ NETWORK = "foursquare"
 SYNTH_ACTIONS = {"checkin": 0.42, "checkin_tag": 0.13, "like": 0.33, "comment": 0.12}
 
 _CHECKIN_TYPES = ("checkin", "shout", "venueless")
-_MAX_EPOCH_SECONDS = 100_000_000_000  # beyond, timestamp_seconds overflows (and would fail the job)
-
 _USER = T.StructType([T.StructField("id", T.StringType())])
 _VENUE = T.StructType(
     [
@@ -68,32 +68,6 @@ _RECORD = T.StructType(
         T.StructField("with", T.ArrayType(_USER)),
     ]
 )
-_EVENT = T.StructType(
-    [T.StructField(n, t) for n, t in [
-        ("event_id", T.StringType()), ("event_time", T.TimestampType()), ("action", T.StringType()),
-        ("actor_account", T.StringType()), ("target_account", T.StringType()), ("content_id", T.StringType()),
-        ("target_content_id", T.StringType()), ("topics", T.ArrayType(T.StringType())), ("text_chars", T.IntegerType()),
-    ]]
-)  # fmt: skip
-
-
-def _epoch_seconds(value: Column) -> Column:
-    seconds = value.try_cast("decimal(38,6)")
-    return F.when(F.abs(seconds) < _MAX_EPOCH_SECONDS, F.timestamp_seconds(seconds))
-
-
-def _event(event_id, event_time, action, actor, target, content_id, target_content_id, topic_list, text_chars) -> Column:
-    return F.struct(
-        event_id.cast("string").alias("event_id"),
-        event_time.cast("timestamp").alias("event_time"),
-        action.cast("string").alias("action"),
-        actor.cast("string").alias("actor_account"),
-        target.cast("string").alias("target_account"),
-        content_id.cast("string").alias("content_id"),
-        target_content_id.cast("string").alias("target_content_id"),
-        topic_list.cast("array<string>").alias("topics"),
-        text_chars.cast("int").alias("text_chars"),
-    )
 
 
 def _null() -> Column:
@@ -104,12 +78,12 @@ def to_events(raw: DataFrame) -> DataFrame:
     parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), _RECORD).alias("r"))
     r = lambda name: F.col(f"r.{name}")  # noqa: E731
     kind = r("type")
-    created = _epoch_seconds(r("createdAt"))
+    created = ts_epoch_fractional(r("createdAt"))
     venue_topics = topics(F.transform(r("venue.categories"), lambda c: c["name"]))
     owner, creator = r("user.id"), r("createdBy.id")
     checkin_id = r("id")
 
-    checkin = _event(
+    checkin = event(
         event_key(NETWORK, checkin_id, F.lit("checkin")),
         created,
         F.lit("checkin"),
@@ -122,7 +96,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     )
 
     def tag(tagger: Column, friend: Column) -> Column:
-        return _event(
+        return event(
             event_key(NETWORK, checkin_id, F.lit("checkin_tag"), friend),
             created,
             F.lit("checkin_tag"),
@@ -140,7 +114,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         F.concat(F.array(checkin), F.transform(friends, lambda u: tag(owner, u["id"])))
     )
 
-    like = _event(
+    like = event(
         event_key(NETWORK, F.lit("like"), r("user.id"), r("checkinId")),
         created,
         F.lit("like"),
@@ -151,7 +125,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         venue_topics,
         _null(),
     )
-    comment = _event(
+    comment = event(
         event_key(NETWORK, r("checkinId"), F.lit("comment"), r("id")),
         created,
         F.lit("comment"),
@@ -162,7 +136,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         venue_topics,
         F.length(r("text")),
     )
-    unknown = _event(
+    unknown = event(
         _null(), created, F.concat(F.lit("type:"), F.coalesce(kind, F.lit("none"))), account(NETWORK, r("user.id")),
         _null(), _null(), _null(), F.array(), _null(),
     )  # fmt: skip

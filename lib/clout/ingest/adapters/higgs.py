@@ -32,28 +32,20 @@ Problems (parse_error; the record then carries no event fields):
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from clout.ingest.adapters.base import account, candidates, event_key, first_problem, wrong_type
+from clout.ingest.adapters.base import account, candidates, event_key, first_problem, ts_epoch_seconds, wrong_type
 
 NETWORK = "higgs"
 TOPIC = "higgs"
 CODES = {"RT": "share", "MT": "mention", "RE": "reply"}
-# Epoch seconds Spark can hold as a timestamp (years 1..9999); beyond that timestamp_seconds overflows and
-# would abort the whole job under ANSI, so such a value is a wrong_type like any other unconvertible one.
-_MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
-
-
-def _epoch_seconds(value: Column) -> Column:
-    seconds = value.try_cast("bigint")
-    return F.when(seconds.between(_MIN_SECONDS, _MAX_SECONDS), F.timestamp_seconds(seconds))
 
 
 def to_events(raw: DataFrame) -> DataFrame:
     fields = F.split(F.trim(F.col("raw_payload")), r"\s+")
     user_a, user_b, stamp, code = (F.get(fields, i) for i in range(4))
-    event_time = _epoch_seconds(stamp)
+    event_time = ts_epoch_seconds(stamp)  # years 1..9999, else null -> wrong_type
     mapped = F.create_map(*[x for k, v in sorted(CODES.items()) for x in (F.lit(k), F.lit(v))])[code]
     action = F.coalesce(mapped, F.concat(F.lit("code:"), code))
     event = F.struct(

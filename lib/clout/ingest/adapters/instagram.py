@@ -44,13 +44,16 @@ from pyspark.sql import types as T
 from clout.ingest.adapters.base import (
     account,
     candidates,
+    event,
     event_key,
     first_problem,
+    hashtag_text,
     hashtags,
     malformed,
     parse_json,
     topics,
     ts_iso,
+    with_hashtags,
     wrong_type,
 )
 
@@ -90,20 +93,6 @@ _RECORD = T.StructType(
         T.StructField("media_count", T.StringType()),
     ]
 )
-
-
-def _event(event_id, time, action, actor, target, content_id, target_content_id, topic_list, text_chars) -> Column:
-    return F.struct(
-        event_id.cast("string").alias("event_id"),
-        time.cast("timestamp").alias("event_time"),
-        action.cast("string").alias("action"),
-        actor.cast("string").alias("actor_account"),
-        target.cast("string").alias("target_account"),
-        content_id.cast("string").alias("content_id"),
-        target_content_id.cast("string").alias("target_content_id"),
-        topic_list.cast("array<string>").alias("topics"),
-        text_chars.cast("int").alias("text_chars"),
-    )
 
 
 def _kind(r: Column) -> Column:
@@ -150,7 +139,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         .when(is_like, event_key(NETWORK, F.lit("like"), r["user_id"], r["media_id"]))
         .when(is_follow, event_key(NETWORK, F.lit("follow"), r["follower_id"], r["followed_id"], F.unix_millis(time)))
     )
-    event = _event(
+    record_event = event(
         event_id,
         time,
         action,
@@ -166,7 +155,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         (wrong_type(r["timestamp"], time), "wrong_type"),
         (kind.isNull(), "unknown_action"),
     )
-    events = F.when(kind == "profile", F.array()).otherwise(F.array(event))
+    events = F.when(kind == "profile", F.array()).otherwise(F.array(record_event))
     shaped = parsed.select("raw_payload", "source_file", problem.alias("parse_error"), F.when(problem.isNull(), events).alias("ev"))
     return candidates(shaped, NETWORK)
 
@@ -177,21 +166,12 @@ def _timestamp(ts: Column) -> Column:
     return F.when(whole, F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ssZ")).otherwise(F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ss.SSSSSSZ"))
 
 
-def _hashtag_text(topic_list: Column) -> Column:
-    return F.when(F.size(topic_list) > 0, F.array_join(F.transform(topic_list, lambda t: F.concat(F.lit("#"), t)), " "))
-
-
-def _with_hashtags(text: Column, topic_list: Column) -> Column:
-    """Free text (its own '#' removed so it cannot add topics) followed by the topics as hashtags."""
-    return F.concat_ws(" ", F.regexp_replace(text, "#", ""), _hashtag_text(topic_list))
-
-
 def render(actions: DataFrame) -> DataFrame:
     """Canonical synthetic actions -> IG media, comments, likes and follows (one JSON line each)."""
     a = F.col
     act = a("action")
     ts = _timestamp(a("event_time"))
-    body = _with_hashtags(a("text"), a("topics"))
+    body = with_hashtags(a("text"), a("topics"))
     media = F.struct(
         a("content_native").alias("id"),
         F.struct(a("actor_native").alias("id")).alias("owner"),
@@ -217,13 +197,13 @@ def render(actions: DataFrame) -> DataFrame:
         a("target_native").alias("media_owner_id"),
         a("actor_native").alias("user_id"),
         ts.alias("timestamp"),
-        _hashtag_text(a("topics")).alias("media_caption"),
+        hashtag_text(a("topics")).alias("media_caption"),
     )
     follow = F.struct(
         a("actor_native").alias("follower_id"),
         a("target_native").alias("followed_id"),
         ts.alias("timestamp"),
-        _hashtag_text(a("topics")).alias("followed_biography"),
+        hashtag_text(a("topics")).alias("followed_biography"),
     )
     options = {"ignoreNullFields": "true"}
     value = (

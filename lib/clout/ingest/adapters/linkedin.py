@@ -57,11 +57,13 @@ from pyspark.sql import types as T
 from clout.ingest.adapters.base import (
     account,
     candidates,
+    event,
     event_key,
     first_problem,
     malformed,
     parse_json,
     topics,
+    ts_epoch_millis,
     wrong_type,
 )
 
@@ -107,26 +109,6 @@ _RECORD = T.StructType(
 )
 
 
-def _event(event_id, time, action, actor, target, content_id, target_content_id, topic_list, text_chars) -> Column:
-    return F.struct(
-        event_id.cast("string").alias("event_id"),
-        time.cast("timestamp").alias("event_time"),
-        action.cast("string").alias("action"),
-        actor.cast("string").alias("actor_account"),
-        target.cast("string").alias("target_account"),
-        content_id.cast("string").alias("content_id"),
-        target_content_id.cast("string").alias("target_content_id"),
-        topic_list.cast("array<string>").alias("topics"),
-        text_chars.cast("int").alias("text_chars"),
-    )
-
-
-def _epoch_ms(value: Column) -> Column:
-    """Epoch milliseconds to a timestamp; null when not an integer or outside years 1..9999 (no overflow)."""
-    ms = value.try_cast("bigint")
-    return F.when(ms.between(F.lit(-62135596800000), F.lit(253402300799999)), F.timestamp_millis(ms))
-
-
 def _little_text_hashtags(text: Column) -> Column:
     """``{hashtag|\\#|Physics}`` templates and plain ``#Physics`` not escaped with a backslash."""
     s = F.coalesce(text, F.lit(""))
@@ -156,7 +138,7 @@ def to_events(raw: DataFrame) -> DataFrame:
 
     post_time_raw = F.coalesce(r["publishedAt"], r["createdAt"])
     time_raw = F.when(is_post, post_time_raw).otherwise(r["created"]["time"])
-    time = _epoch_ms(time_raw)
+    time = ts_epoch_millis(time_raw)
     post_action = (
         F.when(lifecycle.isNotNull() & (lifecycle != "PUBLISHED"), F.concat(F.lit("lifecycle:"), lifecycle))
         .when(is_share, F.lit("share"))
@@ -180,7 +162,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         .when(is_reaction, event_key(NETWORK, F.lit("reaction"), actor_urn, entity))
         .when(is_comment, event_key(NETWORK, F.lit("comment"), r["id"]))
     )
-    event = _event(
+    record_event = event(
         event_id,
         time,
         action,
@@ -192,9 +174,9 @@ def to_events(raw: DataFrame) -> DataFrame:
         F.length(text),
     )
     bad_time = (
-        wrong_type(r["publishedAt"], _epoch_ms(r["publishedAt"]))
-        | wrong_type(r["createdAt"], _epoch_ms(r["createdAt"]))
-        | wrong_type(r["created"]["time"], _epoch_ms(r["created"]["time"]))
+        wrong_type(r["publishedAt"], ts_epoch_millis(r["publishedAt"]))
+        | wrong_type(r["createdAt"], ts_epoch_millis(r["createdAt"]))
+        | wrong_type(r["created"]["time"], ts_epoch_millis(r["created"]["time"]))
     )
     problem = first_problem(
         (malformed(r), "malformed_record"),
@@ -202,7 +184,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         (kind.isNull(), "unknown_action"),
     )
     no_event = (kind == "profile") | (is_post & lifecycle.isin(*UNPUBLISHED))
-    events = F.when(no_event, F.array()).otherwise(F.array(event))
+    events = F.when(no_event, F.array()).otherwise(F.array(record_event))
     shaped = parsed.select("raw_payload", "source_file", problem.alias("parse_error"), F.when(problem.isNull(), events).alias("ev"))
     return candidates(shaped, NETWORK)
 

@@ -43,6 +43,7 @@ from pyspark.sql import types as T
 from clout.ingest.adapters.base import (
     account,
     candidates,
+    event,
     event_key,
     first_problem,
     malformed,
@@ -70,13 +71,6 @@ _NOTE = T.StructType(
     ]
 )
 _TAGS = T.ArrayType(T.StructType([T.StructField(n, T.StringType()) for n in ("type", "name", "href")]))
-_EVENT = T.StructType(
-    [T.StructField(n, t) for n, t in [
-        ("event_id", T.StringType()), ("event_time", T.TimestampType()), ("action", T.StringType()),
-        ("actor_account", T.StringType()), ("target_account", T.StringType()), ("content_id", T.StringType()),
-        ("target_content_id", T.StringType()), ("topics", T.ArrayType(T.StringType())), ("text_chars", T.IntegerType()),
-    ]]
-)  # fmt: skip
 _ACTOR_IRI = r"^https?://([^/@\s]+)/(?:users/|@)([^/?#@\s]+)/?$"
 _ACCT_URI = r"^(?:acct:)?@?([^@\s/:]+)@([^@\s/]+)$"
 
@@ -103,20 +97,6 @@ def acct(iri: Column) -> Column:
 def _ts(value: Column) -> Column:
     # try_to_timestamp also reads 'now', 'today', 'epoch' ...: only ISO-8601 text counts as a time here
     return F.when(value.rlike(r"^\s*\d{4}-\d{2}-\d{2}"), ts_iso(value))
-
-
-def _event(event_id, event_time, action, actor, target, content_id, target_content_id, topic_list, text_chars) -> Column:
-    return F.struct(
-        event_id.cast("string").alias("event_id"),
-        event_time.cast("timestamp").alias("event_time"),
-        action.cast("string").alias("action"),
-        actor.cast("string").alias("actor_account"),
-        target.cast("string").alias("target_account"),
-        content_id.cast("string").alias("content_id"),
-        target_content_id.cast("string").alias("target_content_id"),
-        topic_list.cast("array<string>").alias("topics"),
-        text_chars.cast("int").alias("text_chars"),
-    )
 
 
 def _null() -> Column:
@@ -146,7 +126,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     create_action = F.when(is_reply, F.lit("reply")).otherwise(F.lit("post"))
     replied_acct = F.when(is_reply, acct(_iri(note["inReplyToAttributedTo"])))
     text_chars = F.length(F.regexp_replace(note["content"], "<[^>]*>", ""))
-    created = _event(
+    created = event(
         event_key(NETWORK, note["id"], create_action),
         event_time,
         create_action,
@@ -165,7 +145,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     )
     mentions = F.transform(
         mentioned,
-        lambda m: _event(
+        lambda m: event(
             event_key(NETWORK, note["id"], F.lit("mention"), m),
             event_time,
             F.lit("mention"),
@@ -183,7 +163,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     reaction_target = F.when(kind == "Follow", acct(object_iri)).otherwise(
         acct(F.coalesce(_iri(F.col("r.objectAttributedTo")), _iri(note["attributedTo"])))
     )
-    reaction = _event(
+    reaction = event(
         event_key(NETWORK, F.col("r.id"), reaction_action),
         activity_time,
         reaction_action,
@@ -199,7 +179,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     unknown_action = F.when(kind == "Create", F.concat(F.lit("activity:Create/"), F.coalesce(note["type"], F.lit("none")))).otherwise(
         F.concat(F.lit("activity:"), F.coalesce(kind, F.lit("none")))
     )
-    unknown = _event(_null(), event_time, unknown_action, actor, _null(), _null(), _null(), F.array(), _null())
+    unknown = event(_null(), event_time, unknown_action, actor, _null(), _null(), _null(), F.array(), _null())
     recognised = F.coalesce(creates_note | kind.isin(*_ACTIVITY_TYPES[1:]), F.lit(False))
     events = F.when(creates_note, F.concat(F.array(created), mentions)).when(recognised, F.array(reaction)).otherwise(F.array(unknown))
     problem = first_problem(

@@ -39,12 +39,15 @@ from pyspark.sql import types as T
 from clout.ingest.adapters.base import (
     account,
     candidates,
+    event,
     event_key,
     first_problem,
     hashtags,
     malformed,
+    no_events,
     parse_json,
     topics,
+    ts_epoch_fractional,
     wrong_type,
 )
 
@@ -54,8 +57,6 @@ SYNTH_ACTIONS = {"post": 0.14, "comment": 0.20, "reply": 0.12, "vote_up": 0.46, 
 _NO_ACTION_KINDS = ("t2", "t4", "t5", "t6", "more")
 _DELETED = ("[deleted]", "[removed]")
 # Epoch seconds beyond this are no real time, and timestamp_seconds would overflow (and fail the job).
-_MAX_EPOCH_SECONDS = 100_000_000_000
-
 _FIELDS = [
     # submissions and comments
     "id", "name", "author", "author_fullname", "created_utc", "subreddit", "title", "selftext",
@@ -72,12 +73,6 @@ _RECORD = T.StructType(
 )
 
 
-def _epoch_seconds(value: Column) -> Column:
-    """Epoch seconds as Reddit writes them (1795600800.0, 1795600800, 1.7956008E9) to a timestamp, else null."""
-    seconds = value.try_cast("decimal(38,6)")
-    return F.when(F.abs(seconds) < _MAX_EPOCH_SECONDS, F.timestamp_seconds(seconds))
-
-
 def _user(fullname: Column, name: Column | None = None) -> Column:
     """reddit:<id> from a t2_ fullname; null for a deleted author."""
     native = F.regexp_replace(fullname, r"^t2_", "")
@@ -91,33 +86,6 @@ def _subreddit_topics(subreddit: Column, *texts: Column) -> Column:
     return topics(subject, *[hashtags(t) for t in texts])
 
 
-def _event(event_id, event_time, action, actor, target, content_id, target_content_id, topic_list, text_chars) -> Column:
-    return F.struct(
-        event_id.cast("string").alias("event_id"),
-        event_time.cast("timestamp").alias("event_time"),
-        action.cast("string").alias("action"),
-        actor.cast("string").alias("actor_account"),
-        target.cast("string").alias("target_account"),
-        content_id.cast("string").alias("content_id"),
-        target_content_id.cast("string").alias("target_content_id"),
-        topic_list.cast("array<string>").alias("topics"),
-        text_chars.cast("int").alias("text_chars"),
-    )
-
-
-_EVENT = T.StructType(
-    [T.StructField(n, t) for n, t in [
-        ("event_id", T.StringType()), ("event_time", T.TimestampType()), ("action", T.StringType()),
-        ("actor_account", T.StringType()), ("target_account", T.StringType()), ("content_id", T.StringType()),
-        ("target_content_id", T.StringType()), ("topics", T.ArrayType(T.StringType())), ("text_chars", T.IntegerType()),
-    ]]
-)  # fmt: skip
-
-
-def _no_events() -> Column:
-    return F.array().cast(T.ArrayType(_EVENT))
-
-
 def _null() -> Column:
     return F.lit(None)
 
@@ -126,11 +94,11 @@ def to_events(raw: DataFrame) -> DataFrame:
     parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), _RECORD).alias("r"))
     kind = F.col("r.kind")
     d = F.col("r.data")
-    created = _epoch_seconds(d["created_utc"])
+    created = ts_epoch_fractional(d["created_utc"])
 
     # submission
     post_id = F.coalesce(d["name"], F.concat(F.lit("t3_"), d["id"]))
-    post = _event(
+    post = event(
         event_key(NETWORK, post_id, F.lit("post")),
         created,
         F.lit("post"),
@@ -151,7 +119,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         .when(parent_kind == "t1", F.lit("reply"))
         .otherwise(F.concat(F.lit("comment_parent:"), F.coalesce(parent_kind, F.lit("none"))))
     )
-    comment = _event(
+    comment = event(
         event_key(NETWORK, comment_id, comment_action),
         created,
         comment_action,
@@ -167,7 +135,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     direction = d["dir"].try_cast("int")
     vote_action = F.when(direction == 1, F.lit("vote_up")).when(direction == -1, F.lit("vote_down"))
     voter = F.regexp_replace(d["voter_fullname"], r"^t2_", "")
-    vote = _event(
+    vote = event(
         event_key(NETWORK, F.lit("vote"), voter, d["thing_id"], vote_action),
         created,
         F.coalesce(vote_action, F.concat(F.lit("vote:"), F.coalesce(d["dir"], F.lit("none")))),
@@ -179,12 +147,12 @@ def to_events(raw: DataFrame) -> DataFrame:
         _null(),
     )
 
-    unknown_kind = _event(_null(), created, F.concat(F.lit("kind:"), F.coalesce(kind, F.lit("none"))), _null(), _null(), _null(), _null(), F.array(), _null())
+    unknown_kind = event(_null(), created, F.concat(F.lit("kind:"), F.coalesce(kind, F.lit("none"))), _null(), _null(), _null(), _null(), F.array(), _null())
     events = (
         F.when(kind == "t3", F.array(post))
         .when(kind == "t1", F.array(comment))
-        .when(kind == "vote", F.when(direction == 0, _no_events()).otherwise(F.array(vote)))
-        .when(kind.isin(*_NO_ACTION_KINDS), _no_events())
+        .when(kind == "vote", F.when(direction == 0, no_events()).otherwise(F.array(vote)))
+        .when(kind.isin(*_NO_ACTION_KINDS), no_events())
         .otherwise(F.array(unknown_kind))
     )
     is_known = kind.isin("t3", "t1", "vote", *_NO_ACTION_KINDS)

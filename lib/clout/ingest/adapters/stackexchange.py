@@ -70,6 +70,7 @@ from clout.ingest.adapters.base import (
     CORRUPT,
     account,
     candidates,
+    event,
     event_key,
     first_problem,
     read_lines,
@@ -190,27 +191,14 @@ def to_events(raw: DataFrame) -> DataFrame:
     post_content, ref_content = _ref("post:", own_id), _ref("post:", F.col("_ref_id"))
     none = F.lit(None).cast("string")
 
-    def event(event_id, time, action, actor, target, content, target_content, topic_list, chars) -> Column:
-        return F.struct(
-            event_id.alias("event_id"),
-            time.alias("event_time"),
-            F.lit(action).alias("action") if isinstance(action, str) else action.alias("action"),
-            actor.alias("actor_account"),
-            target.alias("target_account"),
-            content.alias("content_id"),
-            target_content.alias("target_content_id"),
-            topic_list.alias("topics"),
-            chars.cast("int").alias("text_chars"),
-        )
-
-    question = event(event_key(NETWORK, F.lit("post"), own_id), created, "post", owner, none, post_content, none,
+    question = event(event_key(NETWORK, F.lit("post"), own_id), created, F.lit("post"), owner, none, post_content, none,
                      _tags(x["_Tags"]), F.length(x["_Body"]))
     accepted_time = F.when(F.col("ref_accept_day").isNotNull(), F.greatest("ref_accept_day", "ref_time")).otherwise(F.col("ref_time"))
-    accepted = event(event_key(NETWORK, F.lit("accepted_answer"), x["_AcceptedAnswerId"]), accepted_time, "accepted_answer",
+    accepted = event(event_key(NETWORK, F.lit("accepted_answer"), x["_AcceptedAnswerId"]), accepted_time, F.lit("accepted_answer"),
                      owner, ref_owner, none, ref_content, _tags(x["_Tags"]), F.lit(None))
-    answer = event(event_key(NETWORK, F.lit("post"), own_id), created, "answer", owner, ref_owner, post_content, ref_content,
+    answer = event(event_key(NETWORK, F.lit("post"), own_id), created, F.lit("answer"), owner, ref_owner, post_content, ref_content,
                    ref_topics, F.length(x["_Body"]))
-    comment = event(event_key(NETWORK, F.lit("comment"), own_id), created, "comment", account(NETWORK, x["_UserId"]), ref_owner,
+    comment = event(event_key(NETWORK, F.lit("comment"), own_id), created, F.lit("comment"), account(NETWORK, x["_UserId"]), ref_owner,
                     _ref("comment:", own_id), ref_content, ref_topics, F.length(x["_Text"]))
     vote_action = F.create_map(*[kv for k, v in sorted(VOTE_ACTIONS.items()) for kv in (F.lit(k), F.lit(v))])[vote_type]
     voter = account(NETWORK, x["_UserId"])

@@ -31,6 +31,7 @@ from pyspark.sql import types as T
 from clout.ingest.adapters.base import (
     account,
     candidates,
+    event,
     event_key,
     first_problem,
     malformed,
@@ -128,57 +129,57 @@ def to_events(raw: DataFrame) -> DataFrame:
     actor = account(NETWORK, tw["author_id"])
     tweet_topics = topics(F.transform(tw["entities"]["hashtags"], lambda h: h["tag"]))
     text_chars = F.length(tw["text"])
-    primary = F.struct(
-        event_key(NETWORK, tw["id"], primary_action).alias("event_id"),
-        tweet_time.alias("event_time"),
-        primary_action.alias("action"),
-        actor.alias("actor_account"),
-        account(NETWORK, primary_target).alias("target_account"),
-        tw["id"].alias("content_id"),
-        ref["id"].alias("target_content_id"),
-        tweet_topics.alias("topics"),
-        text_chars.alias("text_chars"),
+    primary = event(
+        event_key(NETWORK, tw["id"], primary_action),
+        tweet_time,
+        primary_action,
+        actor,
+        account(NETWORK, primary_target),
+        tw["id"],
+        ref["id"],
+        tweet_topics,
+        text_chars,
     )
     mentions = F.transform(
         F.filter(F.coalesce(tw["entities"]["mentions"], F.array()), lambda m: F.coalesce(m["id"] != tw["in_reply_to_user_id"], F.lit(True))),
-        lambda m: F.struct(
-            event_key(NETWORK, tw["id"], F.lit("mention"), m["id"]).alias("event_id"),
-            tweet_time.alias("event_time"),
-            F.lit("mention").alias("action"),
-            actor.alias("actor_account"),
-            account(NETWORK, m["id"]).alias("target_account"),
-            tw["id"].alias("content_id"),
-            tw["id"].alias("target_content_id"),
-            tweet_topics.alias("topics"),
-            text_chars.alias("text_chars"),
+        lambda m: event(
+            event_key(NETWORK, tw["id"], F.lit("mention"), m["id"]),
+            tweet_time,
+            F.lit("mention"),
+            actor,
+            account(NETWORK, m["id"]),
+            tw["id"],
+            tw["id"],
+            tweet_topics,
+            text_chars,
         ),
     )
     likes = F.transform(
         F.coalesce(F.col("r.favorite_events"), F.array()),
-        lambda e: F.struct(
-            event_key(NETWORK, F.lit("like"), e["user"]["id"], e["favorited_status"]["id"]).alias("event_id"),
-            ts_iso(e["created_at"]).alias("event_time"),
-            F.lit("like").alias("action"),
-            account(NETWORK, e["user"]["id"]).alias("actor_account"),
-            account(NETWORK, e["favorited_status"]["user"]["id"]).alias("target_account"),
-            F.lit(None).cast("string").alias("content_id"),
-            e["favorited_status"]["id"].alias("target_content_id"),
-            topics(F.transform(e["favorited_status"]["entities"]["hashtags"], lambda h: h["text"])).alias("topics"),
-            F.lit(None).cast("int").alias("text_chars"),
+        lambda e: event(
+            event_key(NETWORK, F.lit("like"), e["user"]["id"], e["favorited_status"]["id"]),
+            ts_iso(e["created_at"]),
+            F.lit("like"),
+            account(NETWORK, e["user"]["id"]),
+            account(NETWORK, e["favorited_status"]["user"]["id"]),
+            F.lit(None).cast("string"),
+            e["favorited_status"]["id"],
+            topics(F.transform(e["favorited_status"]["entities"]["hashtags"], lambda h: h["text"])),
+            F.lit(None).cast("int"),
         ),
     )
     follows = F.transform(
         F.coalesce(F.col("r.follow_events"), F.array()),
-        lambda e: F.struct(
-            event_key(NETWORK, F.lit("follow"), e["source"]["id"], e["target"]["id"], e["created_timestamp"]).alias("event_id"),
-            ts_epoch_millis(e["created_timestamp"]).alias("event_time"),
-            F.when(e["type"] == "follow", F.lit("follow")).otherwise(F.concat(F.lit("follow_event:"), e["type"])).alias("action"),
-            account(NETWORK, e["source"]["id"]).alias("actor_account"),
-            account(NETWORK, e["target"]["id"]).alias("target_account"),
-            F.lit(None).cast("string").alias("content_id"),
-            F.lit(None).cast("string").alias("target_content_id"),
-            F.array().cast("array<string>").alias("topics"),
-            F.lit(None).cast("int").alias("text_chars"),
+        lambda e: event(
+            event_key(NETWORK, F.lit("follow"), e["source"]["id"], e["target"]["id"], e["created_timestamp"]),
+            ts_epoch_millis(e["created_timestamp"]),
+            F.when(e["type"] == "follow", F.lit("follow")).otherwise(F.concat(F.lit("follow_event:"), e["type"])),
+            account(NETWORK, e["source"]["id"]),
+            account(NETWORK, e["target"]["id"]),
+            F.lit(None).cast("string"),
+            F.lit(None).cast("string"),
+            F.array().cast("array<string>"),
+            F.lit(None).cast("int"),
         ),
     )
     tweet_events = F.when(tw.isNotNull(), F.concat(F.array(primary), mentions)).otherwise(F.array())

@@ -52,6 +52,7 @@ from pyspark.sql import types as T
 from clout.ingest.adapters.base import (
     account,
     candidates,
+    event,
     event_key,
     first_problem,
     hashtags,
@@ -109,24 +110,10 @@ _RECORD = T.StructType(
 )
 
 
-def _event(event_id, time, action, actor, target, content_id, target_content_id, topic_list, text_chars) -> Column:
-    return F.struct(
-        event_id.cast("string").alias("event_id"),
-        time.cast("timestamp").alias("event_time"),
-        action.cast("string").alias("action"),
-        actor.cast("string").alias("actor_account"),
-        target.cast("string").alias("target_account"),
-        content_id.cast("string").alias("content_id"),
-        target_content_id.cast("string").alias("target_content_id"),
-        topic_list.cast("array<string>").alias("topics"),
-        text_chars.cast("int").alias("text_chars"),
-    )
-
-
 def _comment_event(c: Column, is_reply: Column, target_channel: Column, target_content: Column) -> Column:
     s = c["snippet"]
     action = F.when(is_reply, F.lit("reply")).otherwise(F.lit("comment"))
-    return _event(
+    return event(
         event_key(NETWORK, c["id"], action),
         ts_iso(s["publishedAt"]),
         action,
@@ -150,7 +137,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     kind = F.trim(r["kind"])
     comments = F.coalesce(r["replies"]["comments"], F.array())
 
-    video = _event(
+    video = event(
         event_key(NETWORK, r["id"], F.lit("post")),
         ts_iso(s["publishedAt"]),
         F.lit("post"),
@@ -183,7 +170,7 @@ def to_events(raw: DataFrame) -> DataFrame:
 
     rating = F.lower(F.trim(r["rating"]))
     rating_action = F.when(rating == "like", F.lit("like")).when(rating == "dislike", F.lit("vote_down")).otherwise(F.concat(F.lit("rating:"), rating))
-    rated = _event(
+    rated = event(
         event_key(NETWORK, rating_action, r["raterChannelId"], r["videoId"]),
         ts_iso(r["ratedAt"]),
         rating_action,
@@ -196,7 +183,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     )
 
     subscribed_at = ts_iso(s["publishedAt"])
-    subscription = _event(
+    subscription = event(
         event_key(NETWORK, F.lit("follow"), s["channelId"], s["resourceId"]["channelId"], F.unix_millis(subscribed_at)),
         subscribed_at,
         F.lit("follow"),
