@@ -69,7 +69,7 @@ def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_v
             files_skipped=counts["skipped_files"],
         )
         result.metrics.update({f"quarantined_{reason}": n for reason, n in report.reasons.items()})
-        mlflow.log_metrics({k: float(v) for k, v in result.metrics.items() if not k.startswith("seconds_")})
+        logged = _log_new_metrics(result.metrics, set())
         if not report.reconciled:
             raise RuntimeError(f"ingest counts do not reconcile: {report.files}")
         links = timed("identity", lambda: link_accounts(spark, settings, day))
@@ -95,7 +95,7 @@ def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_v
             mlflow.set_tag(f"gate.{gate.suite}", "passed" if gate.success else "failed")
         _check_gates(result)
 
-        mlflow.log_metrics({k: float(v) for k, v in result.metrics.items() if not k.startswith("seconds_")})
+        _log_new_metrics(result.metrics, logged)
         for spec in ALL_TABLES:
             version = store.version(spec)
             if version is not None:
@@ -105,6 +105,15 @@ def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_v
         tracking.log_json("config/algorithm.json", algorithm.model_dump(mode="json"))
         tracking.log_json("top100.json", {"top": tracking.top(scores, 100)})
     return result
+
+
+def _log_new_metrics(metrics: dict[str, float], logged: set[str]) -> set[str]:
+    """Log the metrics not logged yet (stage timings are logged as they happen); return the logged keys."""
+    import mlflow
+
+    new = {k: float(v) for k, v in metrics.items() if k not in logged and not k.startswith("seconds_")}
+    mlflow.log_metrics(new)
+    return logged | set(new)
 
 
 def _check_gates(result: DailyResult) -> None:

@@ -234,6 +234,18 @@ class TableStore:
             .save(self.path(spec))
         )
 
+    def insert_new(self, spec: TableSpec, source: DataFrame, keys: list[str], partition_filter: tuple[str, list] | None = None) -> None:
+        """Insert the rows whose keys are not in the table yet (atomic and idempotent: an insert-only MERGE).
+
+        ``partition_filter`` (column, dates) limits the key lookup to the partitions the source can touch.
+        """
+        condition = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        if partition_filter and partition_filter[1]:
+            column, values = partition_filter
+            literals = ", ".join(f"DATE'{v.isoformat()}'" for v in values)
+            condition = f"t.{column} IN ({literals}) AND {condition}"
+        self.delta(spec).alias("t").merge(source.alias("s"), condition).whenNotMatchedInsertAll().execute()
+
     def register_all(self) -> list[str]:
         """Register every existing table in the session catalog under the configured database."""
         db = self.settings.storage.database

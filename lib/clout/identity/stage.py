@@ -15,7 +15,7 @@ from pyspark.sql import types as T
 
 from clout.config import Settings
 from clout.ingest.adapters.base import malformed, parse_json, read_lines
-from clout.ingest.stage import _merge_insert, list_files
+from clout.ingest.stage import list_files
 from clout.tables import ACCOUNTS, EVENTS, IDENTITY_LINKS, QUARANTINE, TableStore
 
 _LINK = T.StructType(
@@ -80,7 +80,7 @@ def link_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dict
         F.lit(now).cast("timestamp").alias("ingested_at"),
         F.lit(f"identity-{day.isoformat()}").alias("run_id"),
     ).dropDuplicates(["quarantine_id"])
-    _merge_insert(store, QUARANTINE, bad, ["quarantine_id"])
+    store.insert_new(QUARANTINE, bad, ["quarantine_id"])
     total = links.count()
     accepted = links.where(F.col("reason").isNull()).count()
     links.unpersist()

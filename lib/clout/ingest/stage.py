@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from clout.config import Settings
@@ -99,18 +99,19 @@ def _already_logged(store: TableStore, files: list[LandingFile]) -> set[str]:
     return {f.path for f in files if (f.path, f.size, f.mtime) in seen}
 
 
+def _paths_by_network(files: list[LandingFile]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for f in files:
+        grouped.setdefault(f.network, []).append(f.path)
+    return dict(sorted(grouped.items()))
+
+
 def _candidates(spark: SparkSession, settings: Settings, files: list[LandingFile], unknown: list[LandingFile]) -> DataFrame:
     parts: list[DataFrame] = []
-    by_network: dict[str, list[str]] = {}
-    for f in files:
-        by_network.setdefault(f.network, []).append(f.path)
-    for network, paths in sorted(by_network.items()):
+    for network, paths in _paths_by_network(files).items():
         adapter = load_adapter(settings.networks[network].adapter)
         parts.append(adapter.to_events(read_raw(adapter, spark, paths)).select(*CANDIDATE_COLUMNS))
-    unknown_by_network: dict[str, list[str]] = {}
-    for f in unknown:
-        unknown_by_network.setdefault(f.network, []).append(f.path)
-    for network, paths in sorted(unknown_by_network.items()):
+    for network, paths in _paths_by_network(unknown).items():
         parts.append(unparsed(read_lines(spark, paths), network, "unknown_network").select(*CANDIDATE_COLUMNS))
     result = parts[0]
     for p in parts[1:]:
@@ -141,8 +142,6 @@ def quarantine_rows(classified: DataFrame, run_id: str, ingested_at: dt.datetime
     bad = classified.where(F.col("outcome") == "quarantined")
     payload = F.when(F.length("raw_payload") > MAX_PAYLOAD_CHARS, F.concat(F.substring("raw_payload", 1, MAX_PAYLOAD_CHARS), F.lit("...[truncated]"))).otherwise(F.col("raw_payload"))
     # identical lines of one file (same payload, same reason) are told apart by their rank among themselves
-    from pyspark.sql import Window
-
     same = Window.partitionBy("source_file", "raw_payload", "reason", "event_id").orderBy(F.lit(1))
     qid = F.sha2(F.concat_ws("\u0001", "source_file", "reason", F.coalesce("event_id", F.lit("")), "raw_payload", F.row_number().over(same).cast("string")), 256)
     return bad.select(
@@ -211,8 +210,8 @@ def ingest(
             F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
             F.lit(run_id).alias("run_id"),
         )
-        _merge_insert(store, EVENTS, accepted, ["event_id"], partition_filter=("event_date", dates))
-        _merge_insert(store, QUARANTINE, quarantine_rows(classified, run_id, ingested_at), ["quarantine_id"])
+        store.insert_new(EVENTS, accepted, ["event_id"], partition_filter=("event_date", dates))
+        store.insert_new(QUARANTINE, quarantine_rows(classified, run_id, ingested_at), ["quarantine_id"])
         _record_counts(report, classified, files + unknown)
         report.touched_dates = dates
         log_rows = [
@@ -220,24 +219,12 @@ def ingest(
             for f in report.files
         ]
         log_df = spark.createDataFrame(log_rows, INGEST_LOG.schema)
-        _merge_insert(store, INGEST_LOG, log_df, list(INGEST_LOG.keys))
+        store.insert_new(INGEST_LOG, log_df, list(INGEST_LOG.keys))
         classified.unpersist()
     finally:
         validated.unpersist()
     report.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
     return report
-
-
-def _merge_insert(store: TableStore, spec, source: DataFrame, keys: list[str], partition_filter: tuple[str, list] | None = None) -> None:
-    """Insert rows whose keys are not in the table yet (atomic, idempotent)."""
-    condition = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-    if partition_filter and partition_filter[1]:
-        column, values = partition_filter
-        literals = ", ".join(f"DATE'{v.isoformat()}'" for v in values)
-        condition = f"t.{column} IN ({literals}) AND {condition}"
-    (
-        store.delta(spec).alias("t").merge(source.alias("s"), condition).whenNotMatchedInsertAll().execute()
-    )
 
 
 def _record_counts(report: IngestReport, classified: DataFrame, files: list[LandingFile]) -> None:

@@ -43,7 +43,7 @@ def normal_quantile(p: Column) -> Column:
     return F.when(p < low, lower).when(p > 1 - low, upper).otherwise(central)
 
 
-def percentile(df: DataFrame, column: str, rel_error: float = 1e-5) -> DataFrame:
+def percentile(df: DataFrame, column: str, rel_error: float = 1e-5, n: int | None = None) -> DataFrame:
     """Add ``p`` in (0, 1): the interpolated population percentile of ``column``.
 
     Tied values (many people with the same raw score, typically zero) share the middle of their run. The
@@ -59,7 +59,7 @@ def percentile(df: DataFrame, column: str, rel_error: float = 1e-5) -> DataFrame
     for (v0, p0), (v1, p1) in zip(pts, pts[1:]):
         expr = expr.when(x <= F.lit(v1), F.lit(p0) + (x - F.lit(v0)) / F.lit(v1 - v0) * F.lit(p1 - p0))
     expr = expr.otherwise(F.lit(pts[-1][1]))
-    n = df.count()
+    n = df.count() if n is None else n  # callers ranking several columns of one population count it once
     eps = 0.5 / max(n, 1)  # strictly inside (0, 1) for the normal quantile
     return df.withColumn("p", F.least(F.greatest(expr, F.lit(eps)), F.lit(1 - eps)))
 

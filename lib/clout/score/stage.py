@@ -73,11 +73,12 @@ def combine(person_parts: DataFrame, algorithm: Algorithm) -> DataFrame:
     """Percentile of each part -> weighted mean -> calibrated 1..100 score."""
     weights = algorithm.score.part_weights
     total = sum(weights.values())
+    population = person_parts.count()
     ranked = person_parts
     for part in ("reach", "amplification", "authority"):
-        ranked = percentile(ranked, part).withColumnRenamed("p", f"p_{part}")
+        ranked = percentile(ranked, part, n=population).withColumnRenamed("p", f"p_{part}")
     raw = sum(F.col(f"p_{part}") * F.lit(weights.get(part, 0.0) / total) for part in ("reach", "amplification", "authority"))
-    ranked = percentile(ranked.withColumn("raw_score", raw), "raw_score")
+    ranked = percentile(ranked.withColumn("raw_score", raw), "raw_score", n=population)
     cal = algorithm.calibration
     return ranked.withColumn("score", to_scale(F.col("p"), cal.mean, cal.p95, cal.floor, cal.ceiling)).drop("p", "p_reach", "p_amplification", "p_authority")
 
