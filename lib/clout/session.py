@@ -38,7 +38,9 @@ def build_session(settings: Settings, app_suffix: str = "") -> SparkSession:
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.sql.warehouse.dir", settings.table_path("_warehouse"))
-        .config("spark.driver.extraJavaOptions", "-Dderby.system.home=" + settings.path("var"))
+        # Spark's generated code for wide adapter plans is larger than the 8,000 bytes HotSpot compiles by
+        # default; left interpreted, parsing runs many times slower.
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={settings.path('var')} -XX:-DontCompileHugeMethods")
     )
     for key, value in settings.spark.conf.items():
         builder = builder.config(key, value)

@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 from clout.config import Settings
 from clout.ingest.adapters import load_adapter, read_raw
 from clout.ingest.adapters.base import CANDIDATE_COLUMNS, read_lines, unparsed
-from clout.ingest.validate import mark_batch_duplicates, with_row_reasons
+from clout.ingest.validate import fingerprint, mark_batch_duplicates, with_row_reasons
 from clout.tables import EVENTS, INGEST_LOG, QUARANTINE, TableStore
 
 log = logging.getLogger(__name__)
@@ -137,14 +137,22 @@ def classify(validated: DataFrame, existing: DataFrame | None) -> DataFrame:
     return joined.withColumn("reason", reason).withColumn("detail", detail).withColumn("outcome", outcome).drop("_prior_file")
 
 
-def quarantine_rows(classified: DataFrame, run_id: str, ingested_at: dt.datetime) -> DataFrame:
-    """Quarantined rows in the quarantine schema, with an id stable across re-runs of the same file."""
+def quarantine_rows(classified: DataFrame, raw: DataFrame, run_id: str, ingested_at: dt.datetime) -> DataFrame:
+    """Quarantined rows in the quarantine schema, their payload fetched back from ``raw`` by fingerprint.
+
+    ``raw`` holds the lines of the files that have quarantined rows (``raw_payload``, ``source_file``); the
+    quarantine id is stable across re-runs of the same file.
+    """
     bad = classified.where(F.col("outcome") == "quarantined")
+    keys = ["source_file", "payload_hash", "payload_check"]
+    # identical lines of one file share a fingerprint and a text: one of them is enough to restore the payload
+    lines = raw.select("source_file", "raw_payload", *fingerprint(F.col("raw_payload"))).dropDuplicates(keys)
+    restored = bad.join(lines, on=keys, how="left")
     payload = F.when(F.length("raw_payload") > MAX_PAYLOAD_CHARS, F.concat(F.substring("raw_payload", 1, MAX_PAYLOAD_CHARS), F.lit("...[truncated]"))).otherwise(F.col("raw_payload"))
     # identical lines of one file (same payload, same reason) are told apart by their rank among themselves
-    same = Window.partitionBy("source_file", "raw_payload", "reason", "event_id").orderBy(F.lit(1))
+    same = Window.partitionBy(*keys, "reason", "event_id").orderBy(F.lit(1))
     qid = F.sha2(F.concat_ws("\u0001", "source_file", "reason", F.coalesce("event_id", F.lit("")), "raw_payload", F.row_number().over(same).cast("string")), 256)
-    return bad.select(
+    return restored.select(
         qid.alias("quarantine_id"),
         "network",
         "source_file",
@@ -195,9 +203,11 @@ def ingest(
         return report
 
     founded = {name: n.founded for name, n in settings.networks.items()}
-    validated = mark_batch_duplicates(
-        with_row_reasons(_candidates(spark, settings, files, unknown), founded, now, settings.ingest.max_future_minutes, settings.ingest.max_field_chars)
-    ).persist(StorageLevel.MEMORY_AND_DISK)
+    checked = with_row_reasons(_candidates(spark, settings, files, unknown), founded, now, settings.ingest.max_future_minutes, settings.ingest.max_field_chars)
+    # Parsed once, without the payload (most of a row's bytes): the dedupe, the id lookup, the writes and the
+    # counts all read this cache. Quarantined rows get their payload back by fingerprint at the end.
+    narrow = checked.drop("raw_payload").persist(StorageLevel.MEMORY_AND_DISK)
+    validated = mark_batch_duplicates(narrow)
     try:
         dates = sorted(r.event_date for r in validated.where(F.col("reason").isNull()).select("event_date").distinct().collect())
         existing = None
@@ -210,9 +220,14 @@ def ingest(
             F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
             F.lit(run_id).alias("run_id"),
         )
-        store.insert_new(EVENTS, accepted, ["event_id"], partition_filter=("event_date", dates))
-        store.insert_new(QUARANTINE, quarantine_rows(classified, run_id, ingested_at), ["quarantine_id"])
+        # classify already looked the ids up in events: the accepted rows are new, so a plain append. A retry
+        # after a crash finds them stored from the same file (already_present); ingests are not run concurrently.
+        store.append(EVENTS, accepted)
         _record_counts(report, classified, files + unknown)
+        bad_files = [f for f in report.files if f["quarantined"]]
+        if bad_files:
+            raw = read_lines(spark, [f["source_file"] for f in bad_files])
+            store.insert_new(QUARANTINE, quarantine_rows(classified, raw, run_id, ingested_at), ["quarantine_id"])
         report.touched_dates = dates
         log_rows = [
             (f["network"], f["source_file"], f["file_size"], f["file_mtime"], f["records"], f["events_emitted"], f["accepted"], f["quarantined"], f["already_present"], ingested_at, run_id)
@@ -222,7 +237,7 @@ def ingest(
         store.insert_new(INGEST_LOG, log_df, list(INGEST_LOG.keys))
         classified.unpersist()
     finally:
-        validated.unpersist()
+        narrow.unpersist()
     report.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
     return report
 

@@ -104,24 +104,32 @@ def _null() -> Column:
 
 
 def to_events(raw: DataFrame) -> DataFrame:
+    # Parsed parts are materialised as columns one select at a time: a Column expression used in many places
+    # would otherwise be evaluated (the JSON parsed, the regex run) once per use.
     parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), _RECORD).alias("r"))
-    kind = F.col("r.type")
     object_text = F.trim(F.col("r.object"))
-    note = F.when(object_text.startswith("{"), F.from_json(object_text, _NOTE))
-    tag_text = F.trim(note["tag"])
-    tags = F.coalesce(
-        F.from_json(F.when(tag_text.startswith("{"), F.concat(F.lit("["), tag_text, F.lit("]"))).otherwise(tag_text), _TAGS),
-        F.array().cast(_TAGS),
+    parsed = parsed.select("*", F.when(object_text.startswith("{"), F.from_json(object_text, _NOTE)).alias("note"), object_text.alias("object_text"))
+    tag_text = F.trim(F.col("note.tag"))
+    parsed = parsed.select(
+        "*",
+        F.coalesce(
+            F.from_json(F.when(tag_text.startswith("{"), F.concat(F.lit("["), tag_text, F.lit("]"))).otherwise(tag_text), _TAGS),
+            F.array().cast(_TAGS),
+        ).alias("tags"),
+        acct(F.coalesce(_iri(F.col("r.actor")), _iri(F.col("note.attributedTo")))).alias("actor_acct"),
+        _ts(F.col("r.published")).alias("activity_time"),
+        _ts(F.col("note.published")).alias("note_time"),
+        _iri(F.col("note.inReplyTo")).alias("reply_to"),
     )
+    kind, note, tags, object_text = F.col("r.type"), F.col("note"), F.col("tags"), F.col("object_text")
     note_topics = topics(F.transform(F.filter(tags, lambda t: t["type"] == "Hashtag"), lambda t: t["name"]))
     object_iri = F.coalesce(note["id"], F.when(~object_text.startswith("{"), _iri(object_text)))
-    actor_acct = acct(F.coalesce(_iri(F.col("r.actor")), _iri(note["attributedTo"])))
-    actor = account(NETWORK, actor_acct)
-    activity_time, note_time = _ts(F.col("r.published")), _ts(note["published"])
+    actor = account(NETWORK, F.col("actor_acct"))
+    activity_time, note_time = F.col("activity_time"), F.col("note_time")
     event_time = F.coalesce(activity_time, note_time)
 
     # Create(Note): post or reply, plus its mentions
-    reply_to = _iri(note["inReplyTo"])
+    reply_to = F.col("reply_to")
     is_reply = reply_to.isNotNull() & (reply_to != "")
     create_action = F.when(is_reply, F.lit("reply")).otherwise(F.lit("post"))
     replied_acct = F.when(is_reply, acct(_iri(note["inReplyToAttributedTo"])))

@@ -119,16 +119,21 @@ def _ref_action(ref_type: Column) -> Column:
 
 def to_events(raw: DataFrame) -> DataFrame:
     rec = parse_json(F.col("raw_payload"), _RECORD).alias("r")
-    parsed = raw.select("raw_payload", "source_file", rec)
     tw = F.col("r.data")
     ref = F.try_element_at(tw["referenced_tweets"], F.lit(1))
+    # values used by several events are materialised once (a Column used in many places is evaluated per use)
+    parsed = raw.select("raw_payload", "source_file", rec).select(
+        "*",
+        ref.alias("ref"),
+        ts_iso(tw["created_at"]).alias("tweet_time"),
+        account(NETWORK, tw["author_id"]).alias("actor"),
+        topics(F.transform(tw["entities"]["hashtags"], lambda h: h["tag"])).alias("tweet_topics"),
+        F.length(tw["text"]).alias("text_chars"),
+    )
+    ref, tweet_time, actor, tweet_topics, text_chars = (F.col(c) for c in ("ref", "tweet_time", "actor", "tweet_topics", "text_chars"))
     ref_author = F.try_element_at(F.filter(F.coalesce(F.col("r.includes.tweets"), F.array()), lambda t: t["id"] == ref["id"]), F.lit(1))["author_id"]
-    tweet_time = ts_iso(tw["created_at"])
     primary_action = F.when(ref.isNull(), F.lit("post")).otherwise(F.coalesce(_ref_action(ref["type"]), F.concat(F.lit("ref:"), ref["type"])))
     primary_target = F.when(ref["type"] == "replied_to", tw["in_reply_to_user_id"]).when(ref.isNotNull(), ref_author)
-    actor = account(NETWORK, tw["author_id"])
-    tweet_topics = topics(F.transform(tw["entities"]["hashtags"], lambda h: h["tag"]))
-    text_chars = F.length(tw["text"])
     primary = event(
         event_key(NETWORK, tw["id"], primary_action),
         tweet_time,
