@@ -234,6 +234,11 @@ class TableStore:
             .save(self.path(spec))
         )
 
+    def append(self, spec: TableSpec, source: DataFrame) -> None:
+        """Append rows in one atomic commit (the caller has made sure they are new)."""
+        self.ensure(spec)
+        source.select(*spec.columns).write.format("delta").mode("append").save(self.path(spec))
+
     def insert_new(self, spec: TableSpec, source: DataFrame, keys: list[str], partition_filter: tuple[str, list] | None = None) -> None:
         """Insert the rows whose keys are not in the table yet (atomic and idempotent: an insert-only MERGE).
 
