@@ -19,11 +19,11 @@ from clout.aggregate.stage import build_day
 from clout.config import Settings, load_algorithm
 from clout.graph import stage as authority_stage
 from clout.identity.stage import link_accounts, update_accounts
-from clout.ingest.stage import ingest
+from clout.ingest.stage import IngestReport, ingest
 from clout.publish import tracking
 from clout.quality.suites import GateResult, validate
 from clout.score import stage as score_stage
-from clout.tables import ALL_TABLES, EVENTS, QUARANTINE, SCORES, TableStore
+from clout.tables import ACCOUNTS, ALL_TABLES, EVENTS, INGEST_LOG, QUARANTINE, SCORES, TableStore
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +61,8 @@ def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_v
     with tracking.snapshot_run(settings, algorithm, f"snapshot-{day.isoformat()}-{algorithm.version}", tags) as run:
         result.run_id = run.info.run_id
         report = timed("ingest", lambda: ingest(spark, settings, day, now=now))
-        counts = report.summary()
         result.reasons = report.reasons
-        result.metrics.update(
-            rows_in=counts["events_emitted"], records_in=counts["records"], rows_accepted=counts["accepted"],
-            rows_quarantined=counts["quarantined"], rows_already_present=counts["already_present"], files_ingested=counts["files"],
-            files_skipped=counts["skipped_files"],
-        )
-        result.metrics.update({f"quarantined_{reason}": n for reason, n in report.reasons.items()})
+        result.metrics.update(report.metrics())
         logged = _log_new_metrics(result.metrics, set())
         if not report.reconciled:
             raise RuntimeError(f"ingest counts do not reconcile: {report.files}")
@@ -82,7 +76,8 @@ def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_v
         if settings.quality.enabled:
             day_events = store.read(EVENTS).where(F.col("event_date") == F.lit(day))
             result.gates.append(timed("gate_events", lambda: validate(day_events, "events", list(settings.networks))))
-            result.gates.append(timed("gate_quarantine", lambda: validate(store.read(QUARANTINE), "quarantine", list(settings.networks))))
+            result.gates.extend(timed("gate_ingest", lambda: ingest_gates(store, report)))
+            result.gates.append(timed("gate_accounts", lambda: validate(store.read(ACCOUNTS), "accounts", list(settings.networks))))
             _check_gates(result)
 
         result.metrics.update(timed("authority", lambda: authority_stage.compute(spark, settings, algorithm, day)))
@@ -105,6 +100,54 @@ def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_v
         tracking.log_json("config/algorithm.json", algorithm.model_dump(mode="json"))
         tracking.log_json("top100.json", {"top": tracking.top(scores, 100)})
     return result
+
+
+def ingest_gates(store: TableStore, report: IngestReport) -> list[GateResult]:
+    """The quarantine and ingest_log suites on the rows this ingest run wrote."""
+    networks = list(store.settings.networks)
+    this_run = F.col("run_id") == F.lit(report.run_id)
+    return [
+        validate(store.read(QUARANTINE).where(this_run), "quarantine", networks),
+        validate(store.read(INGEST_LOG).where(this_run), "ingest_log", networks),
+    ]
+
+
+def run_ingest(
+    spark: SparkSession, settings: Settings, day: dt.date | None, paths: dict[str, list[str]] | None = None, force: bool = False
+) -> tuple[IngestReport, list[GateResult], list[str]]:
+    """The standalone ingest job: ingest, gate what it wrote, and record it all in an MLflow run.
+
+    Returns the report, the gates and the problems found. With problems (counts that do not reconcile, more
+    than ``ingest.fail_on_quarantine_ratio`` of the rows quarantined, a failing suite) the run ends FAILED.
+    """
+    import mlflow
+
+    store = TableStore(spark, settings)
+    tags = {"job": "ingest", "env": settings.env, "ingest_date": day.isoformat() if day else "", "code_version": score_stage.code_version()}
+    params = {"force": str(force), "paths": ",".join(f"{n}={p}" for n, ps in (paths or {}).items() for p in ps)[:500] or "landing"}
+    with tracking.job_run(settings, f"ingest-{day.isoformat() if day else 'paths'}", tags, params) as run:
+        report = ingest(spark, settings, day, paths=paths, force=force)
+        mlflow.set_tag("ingest_run_id", report.run_id)
+        mlflow.log_metrics(report.metrics() | {"seconds_ingest": report.seconds})
+        tracking.log_json("ingest/files.json", {"run_id": report.run_id, "files": report.files, "skipped_files": report.skipped_files, "reasons": report.reasons})
+        gates: list[GateResult] = []
+        if report.files and settings.quality.enabled:
+            new_events = store.read(EVENTS).where(F.col("run_id") == F.lit(report.run_id))
+            gates = [validate(new_events, "events", list(settings.networks)), *ingest_gates(store, report)]
+            for gate in gates:
+                tracking.log_json(f"quality/{gate.suite}.json", gate.result_json)
+                mlflow.set_tag(f"gate.{gate.suite}", "passed" if gate.success else "failed")
+        problems = [g.describe() for g in gates if not g.success]
+        if not report.reconciled:
+            problems.append(f"counts do not reconcile: {[f for f in report.files if f['events_emitted'] != f['accepted'] + f['quarantined'] + f['already_present']]}")
+        emitted = report.total("events_emitted")
+        if emitted and report.total("quarantined") / emitted > settings.ingest.fail_on_quarantine_ratio:
+            problems.append(f"more than {settings.ingest.fail_on_quarantine_ratio:.0%} of rows quarantined")
+        if problems:
+            mlflow.set_tag("error", "; ".join(problems)[:5000])
+            mlflow.end_run(status="FAILED")
+        report.mlflow_run_id = run.info.run_id
+    return report, gates, problems
 
 
 def _log_new_metrics(metrics: dict[str, float], logged: set[str]) -> set[str]:

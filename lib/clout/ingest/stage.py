@@ -43,6 +43,7 @@ class IngestReport:
     skipped_files: list[str] = field(default_factory=list)
     touched_dates: list[dt.date] = field(default_factory=list)
     seconds: float = 0.0
+    mlflow_run_id: str | None = None  # set by the standalone ingest job
 
     def total(self, key: str) -> int:
         return sum(f[key] for f in self.files)
@@ -54,6 +55,15 @@ class IngestReport:
     def summary(self) -> dict[str, int]:
         keys = ("records", "events_emitted", "accepted", "quarantined", "already_present")
         return {k: self.total(k) for k in keys} | {"files": len(self.files), "skipped_files": len(self.skipped_files)}
+
+    def metrics(self) -> dict[str, float]:
+        """The run's counts as MLflow metrics: rows in / accepted / quarantined (also per reason), files."""
+        s = self.summary()
+        return {
+            "rows_in": s["events_emitted"], "records_in": s["records"], "rows_accepted": s["accepted"],
+            "rows_quarantined": s["quarantined"], "rows_already_present": s["already_present"],
+            "files_ingested": s["files"], "files_skipped": s["skipped_files"], "ingest_reconciled": float(self.reconciled),
+        } | {f"quarantined_{reason}": n for reason, n in self.reasons.items()}
 
 
 def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int, dt.datetime]]:

@@ -42,19 +42,25 @@ def flatten(prefix: str, value, out: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def snapshot_run(settings: Settings, algorithm: Algorithm, run_name: str, tags: dict[str, str]):
-    """An MLflow run that ends FAILED (with the error as a tag) when the body raises."""
+def job_run(settings: Settings, run_name: str, tags: dict[str, str], params: dict[str, str] | None = None):
+    """An MLflow run in the configured experiment that ends FAILED (with the error as a tag) when the body raises."""
     import mlflow
 
     experiment_id = configure(settings)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
-        mlflow.log_params(flatten("", algorithm.model_dump(mode="json"), {}))
+        if params:
+            mlflow.log_params(params)
         try:
             yield run
         except BaseException as err:
             mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:5000])
             mlflow.end_run(status="FAILED")
             raise
+
+
+def snapshot_run(settings: Settings, algorithm: Algorithm, run_name: str, tags: dict[str, str]):
+    """The day's snapshot run, with the algorithm as its params."""
+    return job_run(settings, run_name, tags, flatten("", algorithm.model_dump(mode="json"), {}))
 
 
 def log_histogram(scores: DataFrame, title: str) -> None:

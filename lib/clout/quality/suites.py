@@ -51,6 +51,28 @@ def _expectations(table: str, networks: list[str]):
             E.ExpectColumnValuesToBeInSet(column="reason", value_set=sorted(REASONS)),
             E.ExpectColumnValuesToBeUnique(column="quarantine_id"),
         ]
+    if table == "ingest_log":
+        counts = ("records", "events_emitted", "accepted", "quarantined", "already_present")
+        return [E.ExpectColumnValuesToNotBeNull(column=c) for c in ("network", "source_file", "run_id", *counts)] + [
+            E.ExpectCompoundColumnsToBeUnique(column_list=["source_file", "file_size", "file_mtime"]),
+            *[E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in counts],
+            # per file: every candidate accepted, quarantined or already stored, and a record emits at least one
+            E.UnexpectedRowsExpectation(
+                unexpected_rows_query="SELECT * FROM {batch} WHERE events_emitted <> accepted + quarantined + already_present OR events_emitted < records",
+                description="per-file counts reconcile: events_emitted = accepted + quarantined + already_present >= records",
+            ),
+        ]
+    if table == "accounts":
+        return [E.ExpectColumnValuesToNotBeNull(column=c) for c in ("account_id", "network", "person_id", "first_seen", "last_seen")] + [
+            E.ExpectColumnValuesToBeUnique(column="account_id"),
+            E.ExpectColumnValuesToBeInSet(column="network", value_set=sorted(networks)),
+            E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="last_seen", column_B="first_seen", or_equal=True),
+            E.UnexpectedRowsExpectation(
+                unexpected_rows_query="SELECT * FROM {batch} WHERE account_id NOT LIKE concat(network, ':_%')",
+                description="account ids are '<network>:<native id>' of their own network",
+            ),
+            E.ExpectTableRowCountToBeBetween(min_value=1),
+        ]
     if table == "daily_interactions":
         return [
             E.ExpectColumnValuesToNotBeNull(column="actor_person"),
@@ -87,9 +109,12 @@ def validate(df: DataFrame, table: str, networks: list[str]) -> GateResult:
     for expectation in _expectations(table, networks):
         suite.add_expectation(expectation)
     result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(suite)
-    failed = [
-        f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')})"
-        for r in result.results
-        if not r.success
-    ]
+    failed = [_describe(r.expectation_config) for r in result.results if not r.success]
     return GateResult(f"clout_{table}", bool(result.success), len(result.results), failed, result.to_json_dict())
+
+
+def _describe(config) -> str:
+    kwargs = config.kwargs
+    columns = kwargs.get("column_list") or [kwargs[k] for k in ("column_A", "column_B") if k in kwargs]
+    subject = kwargs.get("column") or ",".join(columns) or config.description or ""
+    return f"{config.type}({subject})"
