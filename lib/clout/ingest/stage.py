@@ -155,8 +155,10 @@ def quarantine_rows(classified: DataFrame, raw: DataFrame, run_id: str, ingested
     """
     bad = classified.where(F.col("outcome") == "quarantined")
     keys = ["source_file", "payload_hash", "payload_check"]
-    # identical lines of one file share a fingerprint and a text: one of them is enough to restore the payload
-    lines = raw.select("source_file", "raw_payload", *fingerprint(F.col("raw_payload"))).dropDuplicates(keys)
+    # only the lines of quarantined rows travel (AQE broadcasts the fingerprints when they are few, the usual
+    # case); identical lines of one file share a fingerprint and a text, so one of them restores the payload
+    wanted = bad.select(*keys).distinct()
+    lines = raw.select("source_file", "raw_payload", *fingerprint(F.col("raw_payload"))).join(wanted, on=keys, how="left_semi").dropDuplicates(keys)
     restored = bad.join(lines, on=keys, how="left")
     payload = F.when(F.length("raw_payload") > MAX_PAYLOAD_CHARS, F.concat(F.substring("raw_payload", 1, MAX_PAYLOAD_CHARS), F.lit("...[truncated]"))).otherwise(F.col("raw_payload"))
     # identical lines of one file (same payload, same reason) are told apart by their rank among themselves
