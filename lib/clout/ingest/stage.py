@@ -221,7 +221,9 @@ def ingest(
     narrow = checked.drop("raw_payload").persist(StorageLevel.MEMORY_AND_DISK)
     validated = mark_batch_duplicates(narrow)
     try:
-        dates = sorted(r.event_date for r in validated.where(F.col("reason").isNull()).select("event_date").distinct().collect())
+        # days of the rows valid before the dedupe, read off the cache without running the dedupe: a superset of
+        # the days accepted rows land in (a duplicate may carry another day: one partition more to look in)
+        dates = sorted(r.event_date for r in narrow.where(F.col("reason").isNull()).select("event_date").distinct().collect())
         existing = None
         if dates and store.version(EVENTS):
             existing = store.read(EVENTS).where(F.col("event_date").isin(dates)).select("event_id", "source_file")
