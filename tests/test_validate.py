@@ -69,6 +69,9 @@ def test_duplicates_within_batch_keep_exactly_one(spark):
 def test_rejected_rows_do_not_count_as_duplicates(spark):
     # a malformed twin must not push the good row out as a duplicate
     assert sorted(reasons(spark, {}, dict(parse_error="wrong_type")), key=str) == [None, "wrong_type"]
+    # nor, when the id repeats among valid rows too, take the first place and leave no valid copy kept
+    got = reasons(spark, dict(source_file="f1", parse_error="wrong_type"), dict(source_file="f2"), dict(source_file="f3"))
+    assert got == ["wrong_type", None, "duplicate_in_batch"]
 
 
 def test_event_date_is_the_utc_day_of_event_time(spark):

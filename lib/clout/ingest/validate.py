@@ -85,23 +85,25 @@ def fingerprint(payload: Column) -> list[Column]:
 
 
 def mark_batch_duplicates(validated: DataFrame) -> DataFrame:
-    """Second and later rows of one event_id within the batch get reason 'duplicate_in_batch'.
+    """Second and later valid rows of one event_id within the batch get reason 'duplicate_in_batch'.
 
     Only ids seen more than once go through the ordering window, so the common case costs one hash
-    aggregation on event_id instead of a sort of the whole batch. The first occurrence kept is the earliest
-    source file, then the lowest payload fingerprint, so the choice is the same on every run.
+    aggregation instead of a sort of the whole batch. The aggregation groups by a 64-bit hash of the id
+    (cheaper to shuffle and group than the id text); a hash collision only sends a few more rows through the
+    window, which ranks by the id itself, so the result is exact. The first occurrence kept is the earliest
+    source file, then the lowest payload fingerprint, so the choice is the same on every run. Rows already
+    rejected keep their own reason and take no part.
     """
     valid = F.col("reason").isNull()
-    repeated_ids = (
-        validated.where(valid).groupBy("event_id").agg(F.count(F.lit(1)).alias("n")).where("n > 1").select("event_id", F.lit(True).alias("_repeated"))
-    )
-    flagged = validated.join(repeated_ids, on="event_id", how="left")
-    order = Window.partitionBy("event_id").orderBy("source_file", "payload_hash", "payload_check")
+    keyed = validated.withColumn("_key", F.xxhash64("event_id"))
+    repeated_keys = keyed.where(valid).groupBy("_key").agg(F.count(F.lit(1)).alias("n")).where("n > 1").select("_key", F.lit(True).alias("_repeated"))
     # AQE turns this join into a broadcast when few ids repeat; only those rows are sorted by the window.
+    flagged = keyed.join(repeated_keys, on="_key", how="left").withColumn("_repeated", valid & F.coalesce("_repeated", F.lit(False)))
+    order = Window.partitionBy("event_id").orderBy("source_file", "payload_hash", "payload_check")
     repeated = flagged.where(F.col("_repeated")).withColumn("_rank", F.row_number().over(order))
     duplicate = F.col("_rank") > 1
     ranked = repeated.withColumn("reason", F.when(duplicate, F.lit("duplicate_in_batch")).otherwise(F.col("reason"))).withColumn(
         "detail", F.when(duplicate, F.lit("event_id seen earlier in this batch")).otherwise(F.col("detail"))
     )
-    single = flagged.where(F.col("_repeated").isNull())
-    return single.drop("_repeated").unionByName(ranked.drop("_repeated", "_rank"))
+    single = flagged.where(~F.col("_repeated"))
+    return single.drop("_key", "_repeated").unionByName(ranked.drop("_key", "_repeated", "_rank"))
