@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", action="append", default=[], help="file or folder to ingest (repeatable; needs --network)")
     p.add_argument("--force", action="store_true", help="re-read files already in ingest_log (adds nothing already stored)")
 
+    p = sub.add_parser("bots", help="bot detection: train the classifiers, or score a day's accounts into account_risk")
+    p.add_argument("action", choices=("train", "risk"), help="train: fit, evaluate and register the models; risk: score the accounts of --date")
+    p.add_argument("--date", type=_date, default=None, help="risk: the day whose window is scored")
+
     p = sub.add_parser("sql", help="run Spark SQL over the project's tables (database from conf)")
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=100)
@@ -110,6 +114,31 @@ def cmd_ingest(args, settings) -> int:
     return 1 if problems else 0
 
 
+def cmd_bots(args, settings) -> int:
+    if args.action == "risk" and not args.date:
+        raise SystemExit("bots risk: --date is required")
+    spark = _session(settings, f"bots-{args.action}")
+    if args.action == "risk":
+        from clout.bots.stage import score_accounts
+
+        counts = score_accounts(spark, settings, args.date)
+        print(f"bots risk {args.date}: {counts['accounts_risky']:,} of {counts['accounts_scored']:,} accounts risky")
+        for key, n in sorted(counts.items()):
+            if key.startswith("risky_"):
+                print(f"  {key.removeprefix('risky_')}: {n:,}")
+        return 0
+    from clout.bots.classifier import train
+
+    report = train(spark, settings)
+    print(f"bots train: MLflow run {report.run_id}; profile rows rejected: {report.rejected or 'none'}")
+    for m in report.models.values():
+        state = f"@{settings.bots.registry.alias}" if m.promoted else "not promoted"
+        print(f"  {m.kind}: {m.name} v{m.version} ({state}); rows {m.rows}")
+        print("    held-out " + "  ".join(f"{k} {v:.4f}" for k, v in m.heldout.items()))
+        print(f"    {settings.bots.classifier.folds}-fold CV " + "  ".join(f"{k} {v:.4f}" for k, v in m.cv.items() if k.endswith("_mean")))
+    return 0
+
+
 def cmd_sql(args, settings) -> int:
     from clout.tables import TableStore
 
@@ -157,7 +186,7 @@ def cmd_demo(args, settings) -> int:
     return 0
 
 
-COMMANDS = {"daily": cmd_daily, "synth": cmd_synth, "ingest": cmd_ingest, "sql": cmd_sql, "tables": cmd_tables, "demo": cmd_demo}
+COMMANDS = {"daily": cmd_daily, "synth": cmd_synth, "ingest": cmd_ingest, "bots": cmd_bots, "sql": cmd_sql, "tables": cmd_tables, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from clout.jvm import PROJECT_ROOT
 
@@ -66,6 +66,63 @@ class NetworkConf(_Strict):
     founded: dt.date
 
 
+class BotRulesConf(_Strict):
+    timer_period_seconds: int = Field(gt=0)
+    timer_min_gaps: int = Field(gt=0)
+    timer_share: float = Field(gt=0, le=1)
+    fixed_gap_share: float = Field(gt=0, le=1)
+    coarse_clock_share: float = Field(gt=0, le=1)
+    follow_share: float = Field(gt=0, le=1)
+    follow_min_targets: int = Field(gt=0)
+    follow_max_reactions_per_action: float = Field(ge=0)
+
+
+class BotClassifierConf(_Strict):
+    num_trees: int = Field(gt=0)
+    max_depth: int = Field(gt=0, le=30)
+    folds: int = Field(ge=2)
+    test_fraction: float = Field(gt=0, lt=1)
+    seed: int
+    promote_min_auc: float = Field(ge=0, le=1)
+
+
+class BotRegistryConf(_Strict):
+    profile_model: str
+    behaviour_model: str
+    alias: str
+
+
+class BotTrainingDayConf(_Strict):
+    date: dt.date
+    events: int = Field(gt=0)
+    persons: int = Field(gt=0)
+    bot_permille: int = Field(gt=0, lt=1000)
+    bot_event_share: float = Field(gt=0, lt=1)
+    seed: int
+
+
+class BotTrainingConf(_Strict):
+    days: list[BotTrainingDayConf] = Field(min_length=1)
+    networks: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _distinct_dates(self) -> BotTrainingConf:
+        dates = [d.date for d in self.days]
+        if len(set(dates)) != len(dates):
+            raise ValueError(f"training days need distinct dates (got {sorted(map(str, dates))})")
+        return self
+
+
+class BotsConf(_Strict):
+    window_days: int = Field(gt=0)
+    threshold: float = Field(gt=0, lt=1)
+    top_fraction: float = Field(gt=0, lt=1)
+    rules: BotRulesConf
+    classifier: BotClassifierConf
+    registry: BotRegistryConf
+    training: BotTrainingConf
+
+
 class Settings(_Strict):
     storage: StorageConf
     spark: SparkConf
@@ -73,6 +130,7 @@ class Settings(_Strict):
     algorithm: AlgorithmRef
     ingest: IngestConf
     quality: QualityConf
+    bots: BotsConf
     networks: dict[str, NetworkConf]
     env: str = "local"
 

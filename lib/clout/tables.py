@@ -177,7 +177,23 @@ SCORES = TableSpec(
     description="the 1-100 influence score per person, snapshot date and algorithm version",
 )
 
-ALL_TABLES = (EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, SCORES)
+ACCOUNT_RISK = TableSpec(
+    "account_risk",
+    _s(
+        ("risk_date", DATE, False),
+        ("network", STR, False),
+        ("account", STR, False),
+        ("probability", DBL, False),     # behaviour classifier's probability that the account is a bot
+        ("is_risky", T.BooleanType(), False),
+        ("reasons", STR_ARRAY, False),   # "classifier:0.93", "fixed_interval", "follow_farm"; empty when not risky
+        ("model_version", STR, False),   # "<registered model name>/<version>"
+    ),
+    partition_by=("risk_date",),
+    keys=("risk_date", "network", "account"),
+    description="bot risk per account and day: classifier probability, rules fired, model version",
+)
+
+ALL_TABLES = (EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, SCORES, ACCOUNT_RISK)
 
 
 class TableStore:

@@ -1,0 +1,333 @@
+"""Per-account bot features: behaviour from ``events`` over a window of days, profile from Twitter v1 profiles.
+
+Behaviour features are per (network, account) over the days ``day - window_days + 1 .. day``, computed only
+with Spark aggregates and window functions:
+
+- volume: ``actions``, ``daily_actions`` (per active day, so a one-day and a seven-day window compare);
+- timing: gaps between consecutive actions (same-second repeats left out) -> ``gap_cv`` (coefficient of
+  variation), ``burstiness`` ((sigma - mu) / (sigma + mu)), ``gap_entropy`` (Shannon entropy of the
+  log2-binned gaps), ``timer_share`` (share of gaps that are whole multiples of the timer period),
+  ``fixed_gap_share`` (share of gaps equal to the most common gap of a period or more), ``hour_entropy``
+  (Shannon entropy of the hour-of-day histogram); both entropies as a share of their maximum for that many
+  observations, so they do not simply grow with volume. ``timer_evidence`` (what the classifier sees of the
+  timer) is the log-likelihood ratio of the gaps under "a timer" (a gap is a whole period with probability
+  0.95) against "chance" (one gap in ``timer_period_seconds`` is a whole period at second resolution): among
+  thousands of accounts some have two or three whole-minute gaps by chance, and two such gaps out of seven
+  are evidence against a timer, not for one;
+- response: ``reactions_per_action`` (reactions received per action taken), ``reciprocity`` (share of the
+  accounts it acted on that acted on it), ``top_target_share`` (share of its targeted actions aimed at the
+  top accounts: the top ``top_fraction`` per network by distinct reactors received);
+- content: ``follow_share``, ``distinct_targets``, ``repeat_share`` (targeted actions repeating an
+  (action, item) pair it already did). ``events`` keeps no text, only its length, so duplicated text itself
+  cannot be seen here;
+- ``account_age_days``: days since the account was first seen in events (``accounts.first_seen``).
+
+Timer features are null on a network whose clock is coarse (most events on whole minutes, e.g. day-level
+votes): every gap there is a whole minute, whoever acted.
+
+Profile features come from Twitter API v1 user objects (the cresci-2015 CSV export): counts, ratios,
+default-profile flags and the account's age at crawl time. ``lang`` and ``time_zone`` are left out: in
+cresci-2015 they say which sample an account was drawn from (Italian genuine users), not whether it is fake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from clout.config import BotsConf
+from clout.ingest.actions import AUDIENCE, REACTIONS, TARGETED
+
+BEHAVIOUR_FEATURES = (
+    "daily_actions",
+    "gap_cv",
+    "burstiness",
+    "gap_entropy",
+    "timer_evidence",
+    "hour_entropy",
+    "reactions_per_action",
+    "reciprocity",
+    "top_target_share",
+    "follow_share",
+    "repeat_share",
+    "account_age_days",
+)
+
+PROFILE_FEATURES = (
+    "followers_count",
+    "friends_count",
+    "statuses_count",
+    "favourites_count",
+    "listed_count",
+    "followers_friends_ratio",
+    "statuses_per_day",
+    "age_days",
+    "default_profile",
+    "default_profile_image",
+    "has_description",
+    "has_url",
+    "has_location",
+    "geo_enabled",
+    "background_image",
+)
+PROFILE_COUNTS = ("statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count")
+# Twitter v1 profile columns as exported in cresci-2015 (every field read as text, then checked)
+PROFILE_CSV_COLUMNS = (
+    "id", "name", "screen_name", "statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count",
+    "created_at", "url", "lang", "time_zone", "location", "default_profile", "default_profile_image", "geo_enabled",
+    "profile_image_url", "profile_banner_url", "profile_use_background_image", "profile_background_image_url_https",
+    "profile_text_color", "profile_image_url_https", "profile_sidebar_border_color", "profile_background_tile",
+    "profile_sidebar_fill_color", "profile_background_image_url", "profile_background_color", "profile_link_color",
+    "utc_offset", "protected", "verified", "description", "updated", "dataset",
+)
+_CORRUPT = "_corrupt_record"
+_MICROS = 1_000_000
+
+
+def in_window(events: DataFrame, day: dt.date, window_days: int) -> DataFrame:
+    first = day - dt.timedelta(days=window_days - 1)
+    return events.where(F.col("event_date").between(F.lit(first), F.lit(day)))
+
+
+def _evenness(counts: DataFrame, keys: list[str], count: str, bins: int, name: str) -> DataFrame:
+    """Shannon entropy of a histogram (one row per key and bin, with its count) over the most it can be.
+
+    n observations fill at most min(n, bins) bins, so raw entropy grows with volume; divided by
+    log2(min(n, bins)) it says how evenly an account spreads whatever it does (null below two observations).
+    """
+    n, n_log_n = F.sum(count), F.sum(F.col(count) * F.log2(F.col(count)))
+    entropy = F.log2(n) - n_log_n / n
+    most = F.log2(F.least(n, F.lit(bins)).cast("double"))
+    return counts.groupBy(*keys).agg(F.try_divide(entropy, most).alias(name))
+
+
+TIMER_HIT_RATE = 0.95  # a scheduler's gap is a whole period this often (it may lag a second now and then)
+
+
+def timer_evidence(on_timer: Column, gaps: Column, period_seconds: int) -> Column:
+    """Log-likelihood ratio of ``on_timer`` whole-period gaps out of ``gaps``: timer against chance."""
+    chance = 1.0 / period_seconds
+    hit, miss = math.log(TIMER_HIT_RATE / chance), math.log((1 - TIMER_HIT_RATE) / (1 - chance))
+    return on_timer * F.lit(hit) + (gaps - on_timer) * F.lit(miss)
+
+
+def gap_features(window_events: DataFrame, conf: BotsConf, window_days: int) -> DataFrame:
+    """Timing regularity per (network, account) from the gaps between consecutive actions."""
+    keys = ["network", "account"]
+    by_account = Window.partitionBy(*keys).orderBy("event_time", "event_id")
+    gaps = (
+        window_events.select(F.col("network"), F.col("actor_account").alias("account"), "event_time", "event_id")
+        .withColumn("gap_us", F.unix_micros("event_time") - F.lag(F.unix_micros("event_time")).over(by_account))
+        .where(F.col("gap_us") > 0)
+        .select(*keys, "gap_us", (F.col("gap_us") / F.lit(float(_MICROS))).alias("gap_s"))
+    )
+    on_timer = (F.col("gap_us") % F.lit(conf.rules.timer_period_seconds * _MICROS)) == 0
+    moments = gaps.groupBy(*keys).agg(
+        F.count(F.lit(1)).alias("gaps"),
+        F.avg("gap_s").alias("mu"),
+        F.stddev_pop("gap_s").alias("sigma"),
+        F.sum(on_timer.cast("long")).alias("on_timer"),
+    )
+    # sub-minute repeats (a quick run of likes) are not a schedule: the modal gap counts from one period up
+    same_length = (
+        gaps.where(F.col("gap_us") >= F.lit(conf.rules.timer_period_seconds * _MICROS))
+        .groupBy(*keys, "gap_us").agg(F.count(F.lit(1)).alias("n"))
+        .groupBy(*keys).agg(F.max("n").alias("modal_gaps"))
+    )
+    log_binned = gaps.groupBy(*keys, F.floor(F.log2(F.col("gap_s") + 1)).alias("bin")).agg(F.count(F.lit(1)).alias("n"))
+    return (
+        moments.join(same_length, on=keys, how="left")
+        .join(_evenness(log_binned, keys, "n", math.floor(math.log2(window_days * 86400 + 1)) + 1, "gap_entropy"), on=keys, how="inner")
+        .select(
+            *keys,
+            "gaps",
+            F.try_divide(F.col("sigma"), F.col("mu")).alias("gap_cv"),
+            F.try_divide(F.col("sigma") - F.col("mu"), F.col("sigma") + F.col("mu")).alias("burstiness"),
+            "gap_entropy",
+            (F.col("on_timer") / F.col("gaps")).alias("timer_share"),
+            timer_evidence(F.col("on_timer"), F.col("gaps"), conf.rules.timer_period_seconds).alias("timer_evidence"),
+            (F.coalesce("modal_gaps", F.lit(0)) / F.col("gaps")).alias("fixed_gap_share"),
+        )
+    )
+
+
+def coarse_clock_networks(window_events: DataFrame, conf: BotsConf) -> DataFrame:
+    """Networks whose timestamps are mostly whole minutes (day- or minute-level clocks): (network, coarse)."""
+    on_minute = (F.unix_micros("event_time") % F.lit(60 * _MICROS)) == 0
+    return window_events.groupBy("network").agg((F.avg(on_minute.cast("double")) >= F.lit(conf.rules.coarse_clock_share)).alias("coarse"))
+
+
+def top_accounts(window_events: DataFrame, top_fraction: float) -> DataFrame:
+    """The top ``top_fraction`` of targets per network by distinct reactors received: (network, account)."""
+    reactors = (
+        window_events.where(F.col("action").isin(*sorted(REACTIONS)) & (F.col("actor_account") != F.col("target_account")))
+        .groupBy("network", F.col("target_account").alias("account"))
+        .agg(F.countDistinct("actor_account").alias("reactors"))
+    )
+    cut = reactors.groupBy("network").agg(F.percentile_approx("reactors", 1.0 - top_fraction, 10_000).alias("cut"))
+    return reactors.join(F.broadcast(cut), on="network", how="inner").where(F.col("reactors") >= F.col("cut")).select("network", "account")
+
+
+def behaviour_features(events: DataFrame, first_seen: DataFrame, day: dt.date, conf: BotsConf, window_days: int | None = None) -> DataFrame:
+    """Behaviour features per (network, account) acting in the window ending at ``day``.
+
+    ``first_seen``: (account_id, first_seen) as in the ``accounts`` table; accounts missing there count
+    from their first day in the window.
+    """
+    window_days = window_days or conf.window_days
+    scope = in_window(events, day, window_days).select(
+        "network", "event_id", "event_time", "event_date", "action", "actor_account", "target_account", "target_content_id"
+    )
+    keys = ["network", "account"]
+    is_targeted = F.col("action").isin(*sorted(TARGETED)) & F.col("target_account").isNotNull() & (F.col("target_account") != F.col("actor_account"))
+    targeted = scope.where(is_targeted)
+
+    own = scope.groupBy("network", F.col("actor_account").alias("account")).agg(
+        F.count(F.lit(1)).alias("actions"),
+        F.countDistinct("event_date").alias("active_days"),
+        F.min("event_date").alias("first_in_window"),
+        F.sum(F.col("action").isin(*sorted(AUDIENCE)).cast("long")).alias("follows"),
+    )
+    hours = scope.groupBy("network", F.col("actor_account").alias("account"), F.hour("event_time").alias("hour")).agg(F.count(F.lit(1)).alias("n"))
+    received = (
+        scope.where(F.col("action").isin(*sorted(REACTIONS)) & is_targeted)
+        .groupBy("network", F.col("target_account").alias("account"))
+        .agg(F.count(F.lit(1)).alias("reactions_received"))
+    )
+    pairs = targeted.select("network", F.col("actor_account").alias("account"), F.col("target_account").alias("target")).distinct()
+    acted_back = pairs.select("network", F.col("target").alias("account"), F.col("account").alias("target"), F.lit(True).alias("mutual"))
+    reciprocity = (
+        pairs.join(acted_back, on=["network", "account", "target"], how="left")
+        .groupBy(*keys)
+        .agg(F.count(F.lit(1)).alias("distinct_targets"), F.avg(F.coalesce("mutual", F.lit(False)).cast("double")).alias("reciprocity"))
+    )
+    top = top_accounts(scope, conf.top_fraction).select("network", F.col("account").alias("target_account"), F.lit(True).alias("is_top"))
+    aimed = (
+        targeted.join(top, on=["network", "target_account"], how="left")
+        .groupBy("network", F.col("actor_account").alias("account"))
+        .agg(
+            F.avg(F.coalesce("is_top", F.lit(False)).cast("double")).alias("top_target_share"),
+            F.count("target_content_id").alias("item_actions"),
+            F.countDistinct("action", "target_content_id").alias("distinct_items"),
+        )
+    )
+    coarse = coarse_clock_networks(scope, conf)
+    age = first_seen.select(F.col("account_id").alias("account"), F.col("first_seen"))
+
+    timer_visible = ~F.coalesce(F.col("coarse"), F.lit(False))
+    return (
+        own.join(gap_features(scope, conf, window_days), on=keys, how="left")
+        .join(_evenness(hours, keys, "n", 24, "hour_entropy"), on=keys, how="left")
+        .join(received, on=keys, how="left")
+        .join(reciprocity, on=keys, how="left")
+        .join(aimed, on=keys, how="left")
+        .join(F.broadcast(coarse), on="network", how="left")
+        .join(age, on="account", how="left")
+        .select(
+            "network",
+            "account",
+            "actions",
+            F.coalesce("gaps", F.lit(0)).cast("long").alias("gaps"),
+            F.coalesce("distinct_targets", F.lit(0)).cast("long").alias("distinct_targets"),
+            (F.col("actions") / F.col("active_days")).alias("daily_actions"),
+            "gap_cv",
+            "burstiness",
+            "gap_entropy",
+            *[F.when(timer_visible, F.col(c)).alias(c) for c in ("timer_share", "timer_evidence", "fixed_gap_share")],
+            "hour_entropy",
+            (F.coalesce("reactions_received", F.lit(0)) / F.col("actions")).alias("reactions_per_action"),
+            "reciprocity",
+            "top_target_share",
+            (F.col("follows") / F.col("actions")).alias("follow_share"),
+            (F.lit(1.0) - F.try_divide(F.col("distinct_items"), F.col("item_actions"))).alias("repeat_share"),
+            F.datediff(F.lit(day), F.least(F.coalesce("first_seen", "first_in_window"), F.col("first_in_window"))).cast("double").alias("account_age_days"),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ProfileLoad:
+    """Parsed profiles (with ``label``) and the rows set aside, with their reason."""
+
+    profiles: DataFrame
+    rejected: DataFrame
+
+
+def read_profile_csv(spark: SparkSession, path: str) -> DataFrame:
+    """A Twitter v1 profile CSV export as text columns plus ``_corrupt_record`` for rows that do not parse.
+
+    RFC 4180 quoting (a quote inside a field is doubled) and quoted line breaks are accepted; a row with the
+    wrong number of fields keeps its raw text in ``_corrupt_record``.
+    """
+    schema = T.StructType([T.StructField(c, T.StringType()) for c in PROFILE_CSV_COLUMNS] + [T.StructField(_CORRUPT, T.StringType())])
+    return (
+        spark.read.schema(schema)
+        .option("header", True)
+        .option("multiLine", True)
+        .option("quote", '"')
+        .option("escape", '"')
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", _CORRUPT)
+        .csv(path)
+    )
+
+
+def _flag(text: Column) -> Column:
+    """Twitter v1 boolean exported as "1" / "True" / empty (false)."""
+    return F.coalesce(F.lower(F.trim(text)).isin("1", "true"), F.lit(False)).cast("double")
+
+
+def _present(text: Column) -> Column:
+    trimmed = F.trim(text)
+    return (trimmed.isNotNull() & (trimmed != "") & (F.upper(trimmed) != "NULL")).cast("double")
+
+
+def profile_features(raw: DataFrame, label: int | None = None) -> ProfileLoad:
+    """Raw profile rows -> numeric profile features; rows with a missing id, a count that is not a
+    non-negative integer or an unreadable creation time are rejected with their reason, never raised."""
+    counts = {c: F.trim(F.col(c)).try_cast("long") for c in PROFILE_COUNTS}
+    # "Fri Apr 06 10:58:22 +0000 2007": the weekday cannot be parsed (Spark only formats it), so it is cut off
+    created = F.try_to_timestamp(F.regexp_replace(F.trim("created_at"), r"^[A-Za-z]{3} ", ""), F.lit("MMM dd HH:mm:ss Z yyyy"))
+    crawled = F.try_to_timestamp(F.trim("updated"), F.lit("yyyy-MM-dd HH:mm:ss"))
+    bad_count = None
+    for c in PROFILE_COUNTS:
+        fails = counts[c].isNull() | (counts[c] < 0)
+        bad_count = fails if bad_count is None else bad_count | fails
+    reason = (
+        F.when(F.col(_CORRUPT).isNotNull(), "malformed_record")
+        .when(F.col("id").isNull() | (F.trim("id") == ""), "missing_id")
+        .when(bad_count, "bad_count")
+        .when(created.isNull(), "bad_created_at")
+    )
+    checked = raw.select(
+        F.trim("id").alias("id"),
+        *[counts[c].alias(c) for c in PROFILE_COUNTS],
+        created.alias("created"),
+        F.coalesce(crawled, F.col("created")).alias("crawled"),  # no crawl time: age 0, not a rejected row
+        *[F.col(c) for c in ("default_profile", "default_profile_image", "description", "url", "location", "geo_enabled", "profile_use_background_image")],
+        reason.alias("reason"),
+        F.coalesce(F.col(_CORRUPT), F.concat_ws(",", *[F.coalesce(F.col(c), F.lit("")) for c in PROFILE_CSV_COLUMNS])).alias("raw"),
+    )
+    age_days = F.greatest(F.lit(1.0), (F.unix_seconds("crawled") - F.unix_seconds("created")) / F.lit(86400.0))
+    profiles = checked.where(F.col("reason").isNull()).select(
+        "id",
+        *[F.col(c).cast("double").alias(c) for c in ("followers_count", "friends_count", "statuses_count", "favourites_count", "listed_count")],
+        (F.col("followers_count") / F.greatest(F.col("friends_count"), F.lit(1))).cast("double").alias("followers_friends_ratio"),
+        (F.col("statuses_count") / age_days).alias("statuses_per_day"),
+        age_days.alias("age_days"),
+        _flag(F.col("default_profile")).alias("default_profile"),
+        _flag(F.col("default_profile_image")).alias("default_profile_image"),
+        _present(F.col("description")).alias("has_description"),
+        _present(F.col("url")).alias("has_url"),
+        _present(F.col("location")).alias("has_location"),
+        _flag(F.col("geo_enabled")).alias("geo_enabled"),
+        _flag(F.col("profile_use_background_image")).alias("background_image"),
+        *([F.lit(float(label)).alias("label")] if label is not None else []),
+    )
+    rejected = checked.where(F.col("reason").isNotNull()).select("id", "reason", "raw")
+    return ProfileLoad(profiles, rejected)
