@@ -121,3 +121,45 @@ def test_identity_links_map_accounts_to_persons(spark, lake, first_run):
     assert accounts["twitter:12"] == "twitter:12"  # its link record had no person id: quarantined, unlinked
     reasons = {r.reason for r in TableStore(spark, lake).read(QUARANTINE).where(F.col("detail") == "identity link record").collect()}
     assert reasons == {"malformed_record", "missing_id"}
+
+
+def test_forget_erases_a_person_everywhere_including_history(spark, lake, first_run):
+    """Runs last in this module: it deletes from the lake. alice = twitter:11 + reddit:t2_a (linked above)."""
+    from clout.aggregate.stage import build_day
+    from clout.config import load_algorithm
+    from clout.erasure import forget, person_accounts
+    from clout.tables import DAILY_INTERACTIONS, ERASURE_LOG, IDENTITY_LINKS
+
+    store = TableStore(spark, lake)
+    build_day(spark, lake, load_algorithm(lake), DAY)
+    person, accounts = "person:alice", ["reddit:t2_a", "twitter:11"]
+    assert person_accounts(store, person) == accounts
+    mentions = F.col("actor_account").isin(*accounts) | F.col("target_account").isin(*accounts)
+    held = store.read(EVENTS).where(mentions).count()
+    assert held > 0
+    # her self-like was quarantined: the raw line holds her native id
+    assert store.read(QUARANTINE).where((F.col("network") == "twitter") & F.col("raw_payload").contains('"id":"11"')).count() > 0
+    before = {spec.name: store.read(spec).count() for spec in (EVENTS, QUARANTINE, ACCOUNTS, IDENTITY_LINKS)}
+    old_files = set(store.read(EVENTS, version=store.version(EVENTS)).inputFiles())
+
+    removed = forget(spark, lake, person, request_id="req-test-1", retain_hours=0)
+
+    assert removed["events"] == held and removed["accounts"] == 1 and removed["identity_links"] == 2
+    assert removed["quarantine"] >= 1 and removed["daily_interactions"] >= 1
+    assert store.read(EVENTS).where(mentions).count() == 0
+    assert store.read(QUARANTINE).where((F.col("network") == "twitter") & F.col("raw_payload").contains('"id":"11"')).count() == 0
+    assert store.read(ACCOUNTS).where(F.col("account_id").isin(*accounts)).count() == 0
+    assert store.read(IDENTITY_LINKS).where(F.col("person_id") == person).count() == 0
+    assert store.read(DAILY_INTERACTIONS).where((F.col("actor_person") == person) | (F.col("target_person") == person)).count() == 0
+    # nobody else lost a row
+    after = {spec.name: store.read(spec).count() for spec in (EVENTS, QUARANTINE, ACCOUNTS, IDENTITY_LINKS)}
+    assert {k: before[k] - after[k] for k in before} == {k: removed[k] for k in before}
+    # history: the files of the version before the erasure that held her are vacuumed away
+    gone = old_files - set(store.read(EVENTS).inputFiles())
+    assert gone and not any(Path(f.removeprefix("file:")).exists() for f in gone)
+    # the record of the erasure names tables and counts, never the person or an account
+    logged = store.read(ERASURE_LOG).collect()
+    assert {r.table_name: r.rows_deleted for r in logged} == removed
+    text = " ".join(str(v) for r in logged for v in r)
+    assert "alice" not in text and "t2_a" not in text and "twitter:11" not in text
+    assert forget(spark, lake, person, retain_hours=0) == {}  # a second request finds nothing left

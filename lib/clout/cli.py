@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("tables", help="list the tables, their location and Delta version")
 
+    p = sub.add_parser("forget", help="erase a person from every table, history included (DELETE, then VACUUM)")
+    p.add_argument("person", help="person id (e.g. person:p3), or an unlinked account id (e.g. twitter:11)")
+    p.add_argument("--request-id", default=None, help="the erasure request's id, kept in erasure_log (default: generated)")
+    p.add_argument("--retain-hours", type=float, default=None, help="VACUUM retention for this erasure (default: each table's retention policy)")
+
     p = sub.add_parser("demo", help="generate a demo day, run the daily pipeline, print the top 10")
     p.add_argument("--date", type=_date, default=dt.date(2026, 11, 20))
     p.add_argument("--events", type=int, default=1_200_000)
@@ -160,6 +165,15 @@ def cmd_tables(args, settings) -> int:
     return 0
 
 
+def cmd_forget(args, settings) -> int:
+    from clout.erasure import forget
+
+    spark = _session(settings, "forget")
+    removed = forget(spark, settings, args.person, request_id=args.request_id, retain_hours=args.retain_hours)
+    print(f"forget: rows removed per table: {removed or 'none (nothing held the person)'}")
+    return 0
+
+
 def cmd_demo(args, settings) -> int:
     from pyspark.sql import functions as F
 
@@ -186,7 +200,7 @@ def cmd_demo(args, settings) -> int:
     return 0
 
 
-COMMANDS = {"daily": cmd_daily, "synth": cmd_synth, "ingest": cmd_ingest, "bots": cmd_bots, "sql": cmd_sql, "tables": cmd_tables, "demo": cmd_demo}
+COMMANDS = {"daily": cmd_daily, "synth": cmd_synth, "ingest": cmd_ingest, "bots": cmd_bots, "sql": cmd_sql, "tables": cmd_tables, "forget": cmd_forget, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:

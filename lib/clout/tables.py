@@ -193,7 +193,22 @@ ACCOUNT_RISK = TableSpec(
     description="bot risk per account and day: classifier probability, rules fired, model version",
 )
 
-ALL_TABLES = (EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, SCORES, ACCOUNT_RISK)
+ERASURE_LOG = TableSpec(
+    "erasure_log",
+    _s(
+        ("request_id", STR, False),
+        ("erased_at", TS, False),
+        ("table_name", STR, False),
+        ("rows_deleted", LONG, False),
+        ("version_before", LONG, False),
+        ("version_after", LONG, False),
+        ("vacuum_retain_hours", DBL, True),  # null: the table's own retention policy
+    ),
+    keys=("request_id", "table_name"),
+    description="one row per table an erasure changed; no person or account ids",
+)
+
+ALL_TABLES = (EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, SCORES, ACCOUNT_RISK, ERASURE_LOG)
 
 
 class TableStore:
