@@ -220,6 +220,7 @@ def ingest(
     # counts all read this cache. Quarantined rows get their payload back by fingerprint at the end.
     narrow = checked.drop("raw_payload").persist(StorageLevel.MEMORY_AND_DISK)
     validated = mark_batch_duplicates(narrow)
+    classified = None
     try:
         # days of the rows valid before the dedupe, read off the cache without running the dedupe: a superset of
         # the days accepted rows land in (a duplicate may carry another day: one partition more to look in)
@@ -249,8 +250,9 @@ def ingest(
         ]
         log_df = spark.createDataFrame(log_rows, INGEST_LOG.schema)
         store.insert_new(INGEST_LOG, log_df, list(INGEST_LOG.keys))
-        classified.unpersist()
     finally:
+        if classified is not None:
+            classified.unpersist()
         narrow.unpersist()
     report.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
     return report
