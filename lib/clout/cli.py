@@ -206,7 +206,8 @@ COMMANDS = {"daily": cmd_daily, "synth": cmd_synth, "ingest": cmd_ingest, "bots"
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    for noisy in ("py4j", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings(args.env, args.overrides)
         return COMMANDS[args.command](args, settings)
