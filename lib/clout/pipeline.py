@@ -139,7 +139,7 @@ def run_ingest(
                 mlflow.set_tag(f"gate.{gate.suite}", "passed" if gate.success else "failed")
         problems = [g.describe() for g in gates if not g.success]
         if not report.reconciled:
-            problems.append(f"counts do not reconcile: {[f for f in report.files if f['events_emitted'] != f['accepted'] + f['quarantined'] + f['already_present']]}")
+            problems.append(f"counts do not reconcile: {report.unreconciled}")
         emitted = report.total("events_emitted")
         if emitted and report.total("quarantined") / emitted > settings.ingest.fail_on_quarantine_ratio:
             problems.append(f"more than {settings.ingest.fail_on_quarantine_ratio:.0%} of rows quarantined")

@@ -49,8 +49,13 @@ class IngestReport:
         return sum(f[key] for f in self.files)
 
     @property
+    def unreconciled(self) -> list[dict]:
+        """Files whose candidates are not all accepted, quarantined or already present."""
+        return [f for f in self.files if f["events_emitted"] != f["accepted"] + f["quarantined"] + f["already_present"]]
+
+    @property
     def reconciled(self) -> bool:
-        return all(f["events_emitted"] == f["accepted"] + f["quarantined"] + f["already_present"] for f in self.files)
+        return not self.unreconciled
 
     def summary(self) -> dict[str, int]:
         keys = ("records", "events_emitted", "accepted", "quarantined", "already_present")
