@@ -58,7 +58,16 @@ def test_event_slightly_in_the_future_within_skew_is_accepted(spark):
     assert reasons(spark, dict(event_time=NOW + dt.timedelta(minutes=5))) == [None]
 
 
-def test_duplicates_within_batch_keep_exactly_one(spark):
+def test_oversized_payload_counts_characters_not_bytes(spark):
+    # limit: 4 * max_chars = 400 characters of raw payload
+    assert reasons(spark, dict(raw_payload="x" * 401), max_chars=100) == ["oversized_field"]
+    # 300 characters of 3 bytes each: 900 bytes, but within 400 characters
+    assert reasons(spark, dict(raw_payload="\u20ac" * 300), max_chars=100) == [None]
+
+
+@pytest.mark.parametrize("broadcast_limit", [2_000_000, 0], ids=["broadcast", "shuffle-join"])
+def test_duplicates_within_batch_keep_exactly_one(spark, monkeypatch, broadcast_limit):
+    monkeypatch.setattr("clout.ingest.validate.MAX_BROADCAST_REPEATED_IDS", broadcast_limit)
     got = reasons(spark, dict(source_file="f1"), dict(source_file="f2"), dict(source_file="f2", raw_payload="{ }"))
     assert sorted(got, key=str) == [None, "duplicate_in_batch", "duplicate_in_batch"]
     df = mark_batch_duplicates(with_row_reasons(frame(spark, dict(source_file="f2"), dict(source_file="f1")), FOUNDED, NOW, 10, 1000))

@@ -224,9 +224,9 @@ def ingest(
     # Parsed once, without the payload (most of a row's bytes): the dedupe, the id lookup, the writes and the
     # counts all read this cache. Quarantined rows get their payload back by fingerprint at the end.
     narrow = checked.drop("raw_payload").persist(StorageLevel.MEMORY_AND_DISK)
-    validated = mark_batch_duplicates(narrow)
     classified = None
     try:
+        validated = mark_batch_duplicates(narrow)  # the first pass: parses the files and fills the cache
         # days of the rows valid before the dedupe, read off the cache without running the dedupe: a superset of
         # the days accepted rows land in (a duplicate may carry another day: one partition more to look in)
         dates = sorted(r.event_date for r in narrow.where(F.col("reason").isNull()).select("event_date").distinct().collect())
@@ -264,32 +264,21 @@ def ingest(
 
 
 def _record_counts(report: IngestReport, classified: DataFrame, files: list[LandingFile]) -> None:
-    per_file = (
-        classified.groupBy("source_file")
-        .agg(
-            F.sum(F.col("record_first").cast("long")).alias("records"),
-            F.count(F.lit(1)).alias("events_emitted"),
-            F.sum(F.when(F.col("outcome") == "accepted", 1).otherwise(0)).alias("accepted"),
-            F.sum(F.when(F.col("outcome") == "quarantined", 1).otherwise(0)).alias("quarantined"),
-            F.sum(F.when(F.col("outcome") == "already_present", 1).otherwise(0)).alias("already_present"),
-        )
+    """Per-file and per-reason counts from one aggregation of the classified rows."""
+    groups = (
+        classified.groupBy("source_file", "outcome", "reason")
+        .agg(F.sum(F.col("record_first").cast("long")).alias("records"), F.count(F.lit(1)).alias("rows"))
         .collect()
     )
-    by_file = {r.source_file: r for r in per_file}
-    reasons = classified.where(F.col("outcome") == "quarantined").groupBy("reason").count().collect()
-    report.reasons = {r.reason: int(r["count"]) for r in reasons}
+    keys = ("records", "events_emitted", "accepted", "quarantined", "already_present")
+    by_file: dict[str, dict[str, int]] = {}
+    for g in groups:
+        counts = by_file.setdefault(g.source_file, dict.fromkeys(keys, 0))
+        counts["records"] += int(g.records)
+        counts["events_emitted"] += int(g.rows)
+        counts[g.outcome] += int(g.rows)
+        if g.outcome == "quarantined":
+            report.reasons[g.reason] = report.reasons.get(g.reason, 0) + int(g.rows)
     for f in files:
-        r = by_file.get(f.path)
-        report.files.append(
-            {
-                "network": f.network,
-                "source_file": f.path,
-                "file_size": f.size,
-                "file_mtime": f.mtime,
-                "records": int(r.records) if r else 0,
-                "events_emitted": int(r.events_emitted) if r else 0,
-                "accepted": int(r.accepted) if r else 0,
-                "quarantined": int(r.quarantined) if r else 0,
-                "already_present": int(r.already_present) if r else 0,
-            }
-        )
+        counts = by_file.get(f.path, dict.fromkeys(keys, 0))
+        report.files.append({"network": f.network, "source_file": f.path, "file_size": f.size, "file_mtime": f.mtime} | counts)

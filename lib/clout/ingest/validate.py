@@ -48,7 +48,11 @@ def with_row_reasons(
         | (_in(F.col("action"), TARGETED) & F.col("target_account").isNull())
     )
     is_reaction_to_self = _in(F.col("action"), REACTIONS | {"follow"}) & (F.col("target_account") == F.col("actor_account"))
-    oversized = (F.col("text_chars") > max_field_chars) | (F.length("raw_payload") > 4 * max_field_chars)
+    # a string has at most as many characters as bytes: the character count (a scan of the text) is taken only
+    # for the rare payload whose byte length (stored with the string) is over the limit
+    payload_limit = 4 * max_field_chars
+    oversized_payload = (F.octet_length("raw_payload") > payload_limit) & (F.length("raw_payload") > payload_limit)
+    oversized = (F.col("text_chars") > max_field_chars) | oversized_payload
 
     checks: list[tuple[Column, Column | str]] = [
         (F.col("parse_error").isNotNull(), F.col("parse_error")),
@@ -84,20 +88,31 @@ def fingerprint(payload: Column) -> list[Column]:
     return [F.xxhash64(payload).alias("payload_hash"), F.hash(payload).alias("payload_check")]
 
 
+# Repeated ids up to this many are broadcast to the dedupe join, so the batch itself is never shuffled for it.
+MAX_BROADCAST_REPEATED_IDS = 2_000_000
+
+
 def mark_batch_duplicates(validated: DataFrame) -> DataFrame:
     """Second and later valid rows of one event_id within the batch get reason 'duplicate_in_batch'.
 
     Only ids seen more than once go through the ordering window, so the common case costs one hash
     aggregation instead of a sort of the whole batch. The aggregation groups by a 64-bit hash of the id
     (cheaper to shuffle and group than the id text); a hash collision only sends a few more rows through the
-    window, which ranks by the id itself, so the result is exact. The first occurrence kept is the earliest
-    source file, then the lowest payload fingerprint, so the choice is the same on every run. Rows already
-    rejected keep their own reason and take no part.
+    window, which ranks by the id itself, so the result is exact. The repeated hashes are computed once, here
+    (a local checkpoint, released with the DataFrame), and broadcast when there are at most
+    MAX_BROADCAST_REPEATED_IDS of them, the usual case: the batch is then flagged where it lies, not shuffled
+    to meet them. The first occurrence kept is the earliest source file, then the lowest payload
+    fingerprint, so the choice is the same on every run. Rows already rejected keep their own reason and take
+    no part.
     """
     valid = F.col("reason").isNull()
     keyed = validated.withColumn("_key", F.xxhash64("event_id"))
-    repeated_keys = keyed.where(valid).groupBy("_key").agg(F.count(F.lit(1)).alias("n")).where("n > 1").select("_key", F.lit(True).alias("_repeated"))
-    # AQE turns this join into a broadcast when few ids repeat; only those rows are sorted by the window.
+    repeated_keys = (
+        keyed.where(valid).groupBy("_key").agg(F.count(F.lit(1)).alias("n")).where("n > 1")
+        .select("_key", F.lit(True).alias("_repeated")).localCheckpoint(eager=True)
+    )
+    if repeated_keys.count() <= MAX_BROADCAST_REPEATED_IDS:
+        repeated_keys = F.broadcast(repeated_keys)
     flagged = keyed.join(repeated_keys, on="_key", how="left").withColumn("_repeated", valid & F.coalesce("_repeated", F.lit(False)))
     order = Window.partitionBy("event_id").orderBy("source_file", "payload_hash", "payload_check")
     repeated = flagged.where(F.col("_repeated")).withColumn("_rank", F.row_number().over(order))
