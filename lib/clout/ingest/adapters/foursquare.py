@@ -79,7 +79,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     r = lambda name: F.col(f"r.{name}")  # noqa: E731
     kind = r("type")
     created = ts_epoch_fractional(r("createdAt"))
-    venue_topics = topics(F.transform(r("venue.categories"), lambda c: c["name"]))
+    venue_topics = topics(r("venue.categories")["name"])
     owner, creator = r("user.id"), r("createdBy.id")
     checkin_id = r("id")
 

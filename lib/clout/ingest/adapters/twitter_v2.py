@@ -127,7 +127,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         ref.alias("ref"),
         ts_iso(tw["created_at"]).alias("tweet_time"),
         account(NETWORK, tw["author_id"]).alias("actor"),
-        topics(F.transform(tw["entities"]["hashtags"], lambda h: h["tag"])).alias("tweet_topics"),
+        topics(tw["entities"]["hashtags"]["tag"]).alias("tweet_topics"),
         F.length(tw["text"]).alias("text_chars"),
     )
     ref, tweet_time, actor, tweet_topics, text_chars = (F.col(c) for c in ("ref", "tweet_time", "actor", "tweet_topics", "text_chars"))
@@ -169,7 +169,7 @@ def to_events(raw: DataFrame) -> DataFrame:
             account(NETWORK, e["favorited_status"]["user"]["id"]),
             F.lit(None).cast("string"),
             e["favorited_status"]["id"],
-            topics(F.transform(e["favorited_status"]["entities"]["hashtags"], lambda h: h["text"])),
+            topics(e["favorited_status"]["entities"]["hashtags"]["text"]),
             F.lit(None).cast("int"),
         ),
     )
