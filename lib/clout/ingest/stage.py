@@ -233,7 +233,11 @@ def ingest(
         existing = None
         if dates and store.version(EVENTS):
             existing = store.read(EVENTS).where(F.col("event_date").isin(dates)).select("event_id", "source_file")
-        classified = classify(validated, existing).persist(StorageLevel.MEMORY_AND_DISK)
+        classified = classify(validated, existing)
+        if existing is not None:
+            # the lookup in events is a join worth keeping; without it classifying is a projection of the cache
+            # that the append, the counts and the quarantine each redo for less than a second cache costs
+            classified = classified.persist(StorageLevel.MEMORY_AND_DISK)
         ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         accepted = classified.where(F.col("outcome") == "accepted").select(
             *[c for c in EVENTS.columns if c not in ("ingested_at", "run_id")],
