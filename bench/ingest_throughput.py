@@ -5,6 +5,11 @@ cheapest possible pass (read every line and count), and parse + row checks alone
 adapter's JSON/XML parsing and mapping, nothing stored). The ratios say what parsing costs on top of I/O,
 and what dedupe, the id lookup, the Delta writes and the counts cost on top of parsing.
 
+Floors follow: parsing the top-level fields the adapters read (each adapter's RECORD schema), nothing stored,
+with the JSON file source and with from_json on text lines (the adapters' way: quarantine needs the raw
+line); and the Delta write of the accepted rows from memory. Parse plus write per event gives a ceiling no
+raw -> Delta ingest on this machine can pass, however its own mapping, checks and dedupe are tuned.
+
     .venv/bin/python bench/ingest_throughput.py --events 10000000
 """
 
@@ -21,7 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
+from pyspark import StorageLevel  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+from pyspark.sql import types as T  # noqa: E402
+
 from clout.config import load_settings  # noqa: E402
+from clout.ingest.adapters import load_adapter  # noqa: E402
+from clout.ingest.adapters.base import CORRUPT, parse_json, read_lines  # noqa: E402
 from clout.ingest.stage import _candidates, discover, ingest  # noqa: E402
 from clout.ingest.validate import with_row_reasons  # noqa: E402
 from clout.session import build_session  # noqa: E402
@@ -68,6 +79,32 @@ def main() -> int:
     report = ingest(spark, settings, day)
     ingest_s = time.monotonic() - t0
     s = report.summary()
+
+    # Floors: costs any raw -> Delta ingest of these files pays, each measured alone. Parsing the top-level
+    # fields the adapters read (each adapter's RECORD schema), storing nothing: with the JSON file source
+    # (Spark's fastest JSON path: it parses bytes, but gives no raw line to quarantine) and with from_json on
+    # the text lines (decodes characters first; what the adapters use, since quarantine keeps the raw line).
+    # And the Delta write of the rows this run accepted, from memory.
+    records = {str(settings.landing_path(n, day)): getattr(load_adapter(settings.networks[n].adapter), "RECORD", None) for n in nets}
+    records = {path: schema for path, schema in records.items() if schema is not None}  # JSON networks
+    json_lines = spark.read.text(list(records)).count()
+    file_source_s = from_json_s = 0.0
+    for path, schema in records.items():
+        with_corrupt = T.StructType([*schema.fields, T.StructField(CORRUPT, T.StringType())])  # as parse_json adds it
+        t0 = time.monotonic()
+        spark.read.schema(with_corrupt).option("columnNameOfCorruptRecord", CORRUPT).json(path).write.format("noop").mode("overwrite").save()
+        file_source_s += time.monotonic() - t0
+        t0 = time.monotonic()
+        read_lines(spark, [path]).select(parse_json(F.col("raw_payload"), schema)).write.format("noop").mode("overwrite").save()
+        from_json_s += time.monotonic() - t0
+    accepted = spark.read.format("delta").load(settings.table_path("events")).persist(StorageLevel.MEMORY_AND_DISK)
+    stored = accepted.count()
+    t0 = time.monotonic()
+    accepted.write.format("delta").mode("overwrite").save(f"{root}/lake/_bench_write_floor")
+    write_floor_s = time.monotonic() - t0
+    accepted.unpersist()
+    shutil.rmtree(f"{root}/lake/_bench_write_floor", ignore_errors=True)
+    per_event_write = write_floor_s / stored
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if meta:
         print(f"events generated        : {args.events:,} on {len(nets)} networks in {gen_s:.1f}s ({args.events / gen_s:,.0f} events/s)")
@@ -79,6 +116,12 @@ def main() -> int:
     print(f"  throughput            : {s['events_emitted'] / ingest_s:,.0f} events/s ({s['records'] / ingest_s:,.0f} records/s)")
     print(f"  accepted/quarantined  : {s['accepted']:,} / {s['quarantined']:,}  reconciled={report.reconciled}")
     print(f"  ratio to baselines    : {ingest_s / base_s:.1f}x a plain read, {ingest_s / parse_s:.2f}x parse+checks alone")
+    print(f"floor parse, file source: {json_lines:,} JSON lines, record fields, no-op sink, in {file_source_s:.1f}s ({json_lines / file_source_s:,.0f} lines/s)")
+    print(f"floor parse, from_json  : {json_lines:,} JSON lines, record fields, no-op sink, in {from_json_s:.1f}s ({json_lines / from_json_s:,.0f} lines/s)")
+    print(f"floor Delta write       : {stored:,} accepted rows from memory in {write_floor_s:.1f}s ({stored / write_floor_s:,.0f} rows/s)")
+    for label, parse_s_floor in (("file source", file_source_s), ("from_json", from_json_s)):
+        ceiling = 1 / (parse_s_floor / json_lines + per_event_write)
+        print(f"  ceiling ({label:11s}): {ceiling:,.0f} events/s if the parse and the write were all an ingest cost")
     print(f"driver peak RSS (python): {peak_mb:,.0f} MiB; Spark driver heap: {settings.spark.driver_memory}")
     spark.stop()
     if not args.root:

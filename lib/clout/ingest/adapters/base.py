@@ -5,6 +5,7 @@ Contract of an adapter module (see clout.ingest.adapters):
   read(spark, paths) -> DataFrame[raw_payload, source_file]    one row per native record
   to_events(raw)     -> DataFrame[CANDIDATE_COLUMNS]           >= 1 row per record, never filters
   render(actions)    -> DataFrame[value]   (generated networks)  canonical synthetic actions -> native lines
+  RECORD             StructType            (JSON networks)     the native record's top-level fields, as parsed
 
 Spark 4 runs with ANSI SQL on: a plain ``cast`` of a bad value raises and would crash the job, so adapters
 use ``try_cast`` / ``try_to_timestamp`` and turn a failed conversion into ``parse_error='wrong_type'``.

@@ -66,7 +66,7 @@ def _text_fields(*names: str) -> list[T.StructField]:
     return [T.StructField(n, T.StringType()) for n in names]
 
 
-_RECORD = T.StructType(
+RECORD = T.StructType(
     [
         T.StructField(
             "topic",
@@ -125,7 +125,7 @@ def _prefixed(prefix: str, native_id: Column) -> Column:
 
 
 def to_events(raw: DataFrame) -> DataFrame:
-    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), _RECORD).alias("r"))
+    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), RECORD).alias("r"))
     topic, post, action, solution = (F.col(f"r.{k}") for k in ("topic", "post", "post_action", "solution"))
 
     topic_time = _ts(topic["created_at"])

@@ -66,7 +66,7 @@ _EVENT_OBJECTS = ("post", "comment", "reaction")
 _NO_EVENT_OBJECTS = ("page", "user")
 
 _FROM = T.StructType([T.StructField("id", T.StringType()), T.StructField("name", T.StringType())])
-_RECORD = T.StructType(
+RECORD = T.StructType(
     [
         T.StructField("object", T.StringType()),
         T.StructField("id", T.StringType()),
@@ -89,7 +89,7 @@ _RECORD = T.StructType(
 
 
 def to_events(raw: DataFrame) -> DataFrame:
-    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), _RECORD).alias("r"))
+    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), RECORD).alias("r"))
     r = F.col("r")
     kind = F.lower(
         F.trim(

@@ -59,7 +59,7 @@ _VENUE = T.StructType(
         T.StructField("categories", T.ArrayType(T.StructType([T.StructField("name", T.StringType())]))),
     ]
 )
-_RECORD = T.StructType(
+RECORD = T.StructType(
     [T.StructField(n, T.StringType()) for n in ("id", "type", "createdAt", "shout", "text", "checkinId", "checkinOwnerId")]
     + [
         T.StructField("user", _USER),
@@ -75,7 +75,7 @@ def _null() -> Column:
 
 
 def to_events(raw: DataFrame) -> DataFrame:
-    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), _RECORD).alias("r"))
+    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), RECORD).alias("r"))
     r = lambda name: F.col(f"r.{name}")  # noqa: E731
     kind = r("type")
     created = ts_epoch_fractional(r("createdAt"))

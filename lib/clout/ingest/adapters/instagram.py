@@ -62,7 +62,7 @@ SYNTH_ACTIONS = {"post": 0.20, "comment": 0.15, "reply": 0.05, "like": 0.55, "fo
 MEDIA_TYPES = ("IMAGE", "VIDEO", "CAROUSEL_ALBUM")
 
 _USER = T.StructType([T.StructField("id", T.StringType()), T.StructField("username", T.StringType())])
-_RECORD = T.StructType(
+RECORD = T.StructType(
     [
         T.StructField("id", T.StringType()),
         T.StructField("timestamp", T.StringType()),
@@ -109,7 +109,7 @@ def _kind(r: Column) -> Column:
 
 
 def to_events(raw: DataFrame) -> DataFrame:
-    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), _RECORD).alias("r"))
+    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), RECORD).alias("r"))
     r = F.col("r")
     kind = _kind(r)
     is_media, is_comment, is_like, is_follow = kind == "media", kind == "comment", kind == "like", kind == "follow"

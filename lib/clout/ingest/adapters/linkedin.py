@@ -73,7 +73,7 @@ REACTION_TYPES = ("LIKE", "PRAISE", "EMPATHY", "INTEREST", "APPRECIATION", "ENTE
 UNPUBLISHED = ("DRAFT", "PUBLISH_REQUESTED", "PUBLISH_FAILED")
 
 _STAMP = T.StructType([T.StructField("actor", T.StringType()), T.StructField("time", T.StringType())])
-_RECORD = T.StructType(
+RECORD = T.StructType(
     [
         T.StructField("id", T.StringType()),
         # post
@@ -127,7 +127,7 @@ def _kind(r: Column) -> Column:
 
 
 def to_events(raw: DataFrame) -> DataFrame:
-    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), _RECORD).alias("r"))
+    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), RECORD).alias("r"))
     r = F.col("r")
     kind = _kind(r)
     is_post, is_reaction, is_comment = kind == "post", kind == "reaction", kind == "comment"

@@ -61,7 +61,7 @@ _NOTE_TYPES = ("Note", "Question", "Article", "Page")
 _ACTIVITY_TYPES = ("Create", "Announce", "Like", "Follow")
 
 # IRI-valued and polymorphic fields are read as text (an embedded object arrives as its JSON text).
-_RECORD = T.StructType(
+RECORD = T.StructType(
     [T.StructField(name, T.StringType()) for name in ("id", "type", "actor", "published", "object", "objectAttributedTo")]
 )
 _NOTE = T.StructType(
@@ -106,7 +106,7 @@ def _null() -> Column:
 def to_events(raw: DataFrame) -> DataFrame:
     # Parsed parts are materialised as columns one select at a time: a Column expression used in many places
     # would otherwise be evaluated (the JSON parsed, the regex run) once per use.
-    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), _RECORD).alias("r"))
+    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), RECORD).alias("r"))
     object_text = F.trim(F.col("r.object"))
     parsed = parsed.select("*", F.when(object_text.startswith("{"), F.from_json(object_text, _NOTE)).alias("note"), object_text.alias("object_text"))
     tag_text = F.trim(F.col("note.tag"))

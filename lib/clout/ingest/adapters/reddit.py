@@ -65,7 +65,7 @@ _FIELDS = [
     "voter_fullname", "thing_id", "thing_author_fullname", "dir", "link_title",
 ]  # fmt: skip
 # Every value is read as text (numbers included), so a value of the wrong kind is caught as wrong_type.
-_RECORD = T.StructType(
+RECORD = T.StructType(
     [
         T.StructField("kind", T.StringType()),
         T.StructField("data", T.StructType([T.StructField(name, T.StringType()) for name in _FIELDS])),
@@ -91,7 +91,7 @@ def _null() -> Column:
 
 
 def to_events(raw: DataFrame) -> DataFrame:
-    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), _RECORD).alias("r"))
+    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), RECORD).alias("r"))
     kind = F.col("r.kind")
     d = F.col("r.data")
     created = ts_epoch_fractional(d["created_utc"])

@@ -65,7 +65,7 @@ _TWEET = T.StructType(
         ),
     ]
 )
-_RECORD = T.StructType(
+RECORD = T.StructType(
     [
         T.StructField("data", _TWEET),
         T.StructField(
@@ -118,7 +118,7 @@ def _ref_action(ref_type: Column) -> Column:
 
 
 def to_events(raw: DataFrame) -> DataFrame:
-    rec = parse_json(F.col("raw_payload"), _RECORD).alias("r")
+    rec = parse_json(F.col("raw_payload"), RECORD).alias("r")
     tw = F.col("r.data")
     ref = F.try_element_at(tw["referenced_tweets"], F.lit(1))
     # values used by several events are materialised once (a Column used in many places is evaluated per use)

@@ -82,7 +82,7 @@ _COMMENT_SNIPPET = T.StructType(
     ]
 )
 _COMMENT = T.StructType([T.StructField("kind", T.StringType()), T.StructField("id", T.StringType()), T.StructField("snippet", _COMMENT_SNIPPET)])
-_RECORD = T.StructType(
+RECORD = T.StructType(
     [
         T.StructField("kind", T.StringType()),
         T.StructField("id", T.StringType()),
@@ -131,7 +131,7 @@ def _bad_time(value: Column) -> Column:
 
 
 def to_events(raw: DataFrame) -> DataFrame:
-    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), _RECORD).alias("r"))
+    parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), RECORD).alias("r"))
     r = F.col("r")
     s = r["snippet"]
     kind = F.trim(r["kind"])
