@@ -1,6 +1,7 @@
 """Validation of candidate events: one reason per rejected row, first failing rule wins.
 
-Pure transforms (DataFrame -> DataFrame); the ingest stage decides where rows go.
+Transforms (DataFrame -> DataFrame); only mark_batch_duplicates runs a job, to find the repeated ids. The
+ingest stage decides where rows go.
 """
 
 from __future__ import annotations
