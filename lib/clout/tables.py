@@ -98,6 +98,8 @@ INGEST_LOG = TableSpec(
     keys=("source_file", "file_size", "file_mtime"),
     description="one row per landing file ingested, with its reconciled counts",
 )
+# ingest_log's per-file counts (events_emitted = accepted + quarantined + already_present >= records)
+INGEST_COUNTS = ("records", "events_emitted", "accepted", "quarantined", "already_present")
 
 ACCOUNTS = TableSpec(
     "accounts",

@@ -21,7 +21,7 @@ from clout.config import Settings
 from clout.ingest.adapters import load_adapter, read_raw
 from clout.ingest.adapters.base import CANDIDATE_COLUMNS, read_lines, unparsed
 from clout.ingest.validate import fingerprint, mark_batch_duplicates, with_row_reasons
-from clout.tables import EVENTS, INGEST_LOG, QUARANTINE, TableStore
+from clout.tables import EVENTS, INGEST_COUNTS, INGEST_LOG, QUARANTINE, TableStore
 
 log = logging.getLogger(__name__)
 MAX_PAYLOAD_CHARS = 65536  # raw payload kept in quarantine; longer ones are cut with a marker
@@ -58,8 +58,7 @@ class IngestReport:
         return not self.unreconciled
 
     def summary(self) -> dict[str, int]:
-        keys = ("records", "events_emitted", "accepted", "quarantined", "already_present")
-        return {k: self.total(k) for k in keys} | {"files": len(self.files), "skipped_files": len(self.skipped_files)}
+        return {k: self.total(k) for k in INGEST_COUNTS} | {"files": len(self.files), "skipped_files": len(self.skipped_files)}
 
     def metrics(self) -> dict[str, float]:
         """The run's counts as MLflow metrics: rows in / accepted / quarantined (also per reason), files."""
@@ -274,15 +273,14 @@ def _record_counts(report: IngestReport, classified: DataFrame, files: list[Land
         .agg(F.sum(F.col("record_first").cast("long")).alias("records"), F.count(F.lit(1)).alias("rows"))
         .collect()
     )
-    keys = ("records", "events_emitted", "accepted", "quarantined", "already_present")
     by_file: dict[str, dict[str, int]] = {}
     for g in groups:
-        counts = by_file.setdefault(g.source_file, dict.fromkeys(keys, 0))
+        counts = by_file.setdefault(g.source_file, dict.fromkeys(INGEST_COUNTS, 0))
         counts["records"] += int(g.records)
         counts["events_emitted"] += int(g.rows)
         counts[g.outcome] += int(g.rows)
         if g.outcome == "quarantined":
             report.reasons[g.reason] = report.reasons.get(g.reason, 0) + int(g.rows)
     for f in files:
-        counts = by_file.get(f.path, dict.fromkeys(keys, 0))
+        counts = by_file.get(f.path, dict.fromkeys(INGEST_COUNTS, 0))
         report.files.append({"network": f.network, "source_file": f.path, "file_size": f.size, "file_mtime": f.mtime} | counts)

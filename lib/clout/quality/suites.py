@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame
 
 from clout.ingest.actions import ACTIONS
 from clout.ingest.validate import REASONS
+from clout.tables import INGEST_COUNTS
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -52,10 +53,9 @@ def _expectations(table: str, networks: list[str]):
             E.ExpectColumnValuesToBeUnique(column="quarantine_id"),
         ]
     if table == "ingest_log":
-        counts = ("records", "events_emitted", "accepted", "quarantined", "already_present")
-        return [E.ExpectColumnValuesToNotBeNull(column=c) for c in ("network", "source_file", "run_id", *counts)] + [
+        return [E.ExpectColumnValuesToNotBeNull(column=c) for c in ("network", "source_file", "run_id", *INGEST_COUNTS)] + [
             E.ExpectCompoundColumnsToBeUnique(column_list=["source_file", "file_size", "file_mtime"]),
-            *[E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in counts],
+            *[E.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in INGEST_COUNTS],
             # per file: every candidate accepted, quarantined or already stored, and a record emits at least one
             E.UnexpectedRowsExpectation(
                 unexpected_rows_query="SELECT * FROM {batch} WHERE events_emitted <> accepted + quarantined + already_present OR events_emitted < records",
