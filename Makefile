@@ -15,7 +15,7 @@ export PYSPARK_PYTHON := $(abspath $(PY))
 help:
 	@echo "make setup | demo | test | bench | clean-data"
 
-setup: $(VENV)/.installed $(JARS)/delta/.resolved jars-graphframes
+setup: $(VENV)/.installed $(JARS)/delta/.resolved $(JARS)/graphframes/.resolved
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) not found" >&2; exit 1; }
@@ -31,18 +31,21 @@ $(JARS)/delta/.resolved: jvm/pom.xml $(VENV)/.installed
 	$(PY) -m clout.jvm prune $(JARS)/delta
 	@touch $@
 
-# GraphFrames for Spark 4 (+ graphx). Attempted on every setup until it succeeds; when Maven cannot
-# resolve it the error is kept in $(JARS)/graphframes.unavailable and the authority stage refuses to run.
-jars-graphframes: $(VENV)/.installed
-	@if [ -f $(JARS)/graphframes/.resolved ]; then exit 0; fi; \
-	rm -rf $(JARS)/graphframes && mkdir -p $(JARS)/graphframes; \
-	if $(MVN) $(MVN_FLAGS) -P!delta,graphframes -DoutputDirectory=$(abspath $(JARS))/graphframes > $(JARS)/graphframes.log 2>&1; then \
-	  $(PY) -m clout.jvm prune $(JARS)/graphframes && touch $(JARS)/graphframes/.resolved && rm -f $(JARS)/graphframes.unavailable; \
-	else \
-	  grep -E 'ERROR\].*(Could not|Failed|not found)' $(JARS)/graphframes.log | head -3 > $(JARS)/graphframes.unavailable; \
-	  echo "setup: WARNING GraphFrames JVM artifacts could not be resolved from Maven Central:" >&2; \
-	  cat $(JARS)/graphframes.unavailable >&2; \
+# GraphFrames for Spark 4 (core + its graphx fork), pinned to graphframes-py's version. Required: set-up
+# stops here with Maven's error when the jars cannot be resolved (jvm/pom.xml lists ../shared/m2 as an extra
+# repository for machines whose Maven Central lacks the io.graphframes group).
+$(JARS)/graphframes/.resolved: jvm/pom.xml $(VENV)/.installed
+	rm -rf $(JARS)/graphframes && mkdir -p $(JARS)/graphframes
+	@if ! $(MVN) $(MVN_FLAGS) -P!delta,graphframes -DoutputDirectory=$(abspath $(JARS))/graphframes > $(JARS)/graphframes.log 2>&1; then \
+	  echo "setup: FAILED to resolve the GraphFrames JVM artifacts (io.graphframes:graphframes-spark4_2.13 and" >&2; \
+	  echo "  graphframes-graphx-spark4_2.13, see jvm/pom.xml). Clout cannot compute authority without them." >&2; \
+	  echo "  Maven said (full log in $(JARS)/graphframes.log):" >&2; \
+	  grep -E 'ERROR\]' $(JARS)/graphframes.log | head -5 >&2; \
+	  exit 1; \
 	fi
+	$(PY) -m clout.jvm prune $(JARS)/graphframes
+	@ls $(JARS)/graphframes/graphframes-spark4_*.jar $(JARS)/graphframes/graphframes-graphx-spark4_*.jar >/dev/null
+	@touch $@
 
 demo: setup
 	$(PY) -m clout.cli demo --env local --date $(DEMO_DATE) --events $(DEMO_EVENTS)
