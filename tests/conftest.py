@@ -26,27 +26,39 @@ def test_root():
     shutil.rmtree(root, ignore_errors=True)
 
 
+def overrides_for(root: Path, name: str, extra: list[str] | None = None) -> list[str]:
+    """The --set overrides that put tables, landing, checkpoints and the MLflow store under ``root/name``."""
+    base = root / name
+    return [
+        f"storage.root={base}/lakehouse",
+        f"storage.landing={base}/landing",
+        f"storage.checkpoint_dir={base}/checkpoints",
+        f"mlflow.tracking_uri=sqlite:///{base}/mlflow.db",
+        f"mlflow.artifact_root={base}/mlartifacts",
+        "spark.conf.spark.sql.shuffle.partitions=2",
+        "spark.driver_memory=4g",
+        *(extra or []),
+    ]
+
+
 def settings_for(root: Path, name: str, extra: list[str] | None = None):
     """Settings whose tables, landing, checkpoints and MLflow store live under ``root/name``."""
-    base = root / name
-    return load_settings(
-        "local",
-        [
-            f"storage.root={base}/lakehouse",
-            f"storage.landing={base}/landing",
-            f"storage.checkpoint_dir={base}/checkpoints",
-            f"mlflow.tracking_uri=sqlite:///{base}/mlflow.db",
-            f"mlflow.artifact_root={base}/mlartifacts",
-            "spark.conf.spark.sql.shuffle.partitions=2",
-            "spark.driver_memory=4g",
-            *(extra or []),
-        ],
-    )
+    return load_settings("local", overrides_for(root, name, extra))
 
 
 @pytest.fixture(scope="session")
 def settings(test_root):
     return settings_for(test_root, "shared")
+
+
+# small generated training days for the bot models (the daily run trains them on a store without a champion)
+SMALL_BOT_TRAINING = [
+    "bots.training.days=[{date: 2026-11-02, events: 20000, persons: 250, bot_permille: 40, bot_event_share: 0.04, seed: 101},"
+    " {date: 2026-11-03, events: 20000, persons: 800, bot_permille: 15, bot_event_share: 0.04, seed: 102}]",
+    "bots.training.networks=[twitter, mastodon, instagram]",
+    "bots.classifier.folds=3",
+    "bots.classifier.num_trees=40",
+]
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,9 @@ from pyspark.sql import functions as F
 
 from clout.aggregate.stage import interactions, posts, with_persons
 from clout.config import load_algorithm, load_settings
-from clout.graph.stage import window_edges
 from clout.identity.stage import accounts_seen, parse_links, resolve_persons
 from clout.score.calibrate import normal_quantile, percentile, to_scale
+from clout.score.reactions import window_reactions
 from clout.score.stage import combine, parts
 
 D = dt.date(2026, 11, 20)
@@ -64,13 +64,59 @@ def test_links_resolve_accounts_to_persons(spark):
     assert resolved == {"twitter:1": "person:p1", "twitter:3": "twitter:3"}
 
 
-def test_window_edges_decay_by_half_life(spark, algo):
+DAILY = "event_date date, network string, actor_person string, target_person string, action string, topic string, actions long, effort double, algorithm_version string"
+
+
+def test_window_reactions_decay_by_half_life_and_discount_bots(spark, algo):
+    old = D - dt.timedelta(days=21)
     daily = spark.createDataFrame(
-        [(D, "a", "b", "_all", 4.0, "v1"), (D - dt.timedelta(days=21), "a", "b", "_all", 4.0, "v1"), (D - dt.timedelta(days=90), "a", "b", "_all", 4.0, "v1")],
-        "event_date date, actor_person string, target_person string, topic string, effort double, algorithm_version string",
+        [
+            (D, "twitter", "a", "b", "reply", "_all", 1, 4.0, "v1"),
+            (old, "twitter", "a", "b", "reply", "_all", 1, 4.0, "v1"),
+            (D - dt.timedelta(days=90), "twitter", "a", "b", "reply", "_all", 1, 4.0, "v1"),  # outside the 90-day window
+            (D, "twitter", "bot", "b", "like", "_all", 5, 5.0, "v1"),
+            (D, "twitter", "maybe", "b", "like", "_all", 1, 1.0, "v1"),
+            (D, "stackexchange", "stackexchange:anonymous", "b", "vote_up", "_all", 3, 6.0, "v1"),
+        ],
+        DAILY,
     )
-    (edge,) = window_edges(daily, D, algo).collect()
-    assert edge.weight == pytest.approx(4.0 + 2.0)  # the 90-day-old action is outside the window
+    risk = spark.createDataFrame([("bot", 0.3, True), ("maybe", 0.25, False)], "person_id string, bot_probability double, is_risky boolean")
+    rows = {r.actor_person: r for r in window_reactions(daily, risk, D, algo, ["stackexchange:anonymous"]).collect()}
+    assert rows["a"].effort == pytest.approx(4.0 + 2.0) and rows["a"].recency == 1.0
+    assert rows["bot"].effort == 0.0 and rows["bot"].effort_raw == 5.0  # risky: its reactions weigh nothing
+    assert rows["maybe"].effort == pytest.approx(0.75)  # 1 - probability
+    assert rows["stackexchange:anonymous"].anonymous and rows["stackexchange:anonymous"].reactions == 3.0
+
+
+def test_action_weights_are_checked_against_the_vocabulary(tmp_path):
+    import shutil
+
+    from clout.config import ConfigError
+
+    settings = load_settings("local", [f"algorithm.dir={tmp_path}"])
+    v1 = (load_settings("local").path("conf/algorithms") + "/v1.yaml")
+    text = open(v1).read()
+    (tmp_path / "v1.yaml").write_text(text.replace("  reply: 4.0", "  replly: 4.0"))
+    with pytest.raises(ConfigError, match="unknown action.*replly"):
+        load_algorithm(settings)
+    (tmp_path / "v1.yaml").write_text(text.replace("  reply: 4.0\n", ""))
+    with pytest.raises(ConfigError, match="no weight for action.*reply"):
+        load_algorithm(settings)
+    (tmp_path / "v1.yaml").write_text(text.replace("  stackexchange:\n    vote_up: 2.0", "  stackexchnge:\n    vote_up: 2.0"))
+    with pytest.raises(ConfigError, match="unknown network.*stackexchnge"):
+        load_algorithm(settings)
+    shutil.copy(v1, tmp_path / "v1.yaml")
+    assert load_algorithm(settings).weights_for("stackexchange")["vote_up"] == 2.0
+
+
+def test_action_weights_differ_per_network(spark, algo):
+    events = spark.createDataFrame(
+        [(D, "stackexchange", "stackexchange:1", "stackexchange:2", "vote_up", []), (D, "twitter", "twitter:1", "twitter:2", "vote_up", [])],
+        "event_date date, network string, actor_account string, target_account string, action string, topics array<string>",
+    )
+    accounts = spark.createDataFrame([], "account_id string, person_id string")
+    effort = {r.network: r.effort for r in interactions(with_persons(events, accounts), algo).collect()}
+    assert effort == {"stackexchange": algo.network_action_weights["stackexchange"]["vote_up"], "twitter": algo.action_weights["vote_up"]}
 
 
 def test_normal_quantile_and_scale(spark):
@@ -88,15 +134,27 @@ def test_calibration_hits_mean_and_p95_on_a_continuous_population(spark):
     assert abs(stats.m - 40) < 1 and abs(stats.p95 - 63) <= 1 and stats.top >= 95
 
 
+def test_percentile_ties_share_the_middle_and_the_plan_stays_small(spark):
+    pop = spark.range(1000).select(F.when(F.col("id") < 500, F.lit(0.0)).otherwise(F.col("id").cast("double")).alias("raw"))
+    ranked = percentile(pop, "raw")
+    tied = {r.p for r in ranked.where("raw = 0").select("p").distinct().collect()}
+    assert len(tied) == 1 and tied.pop() == pytest.approx(0.25, abs=0.01)
+    assert ranked.agg(F.max("p")).first()[0] > 0.99
+    # the knots live in a joined table, not in a CASE WHEN per knot (which outgrew the 64 KB codegen limit)
+    assert ranked._jdf.queryExecution().optimizedPlan().toString().count("CASE WHEN") <= 2
+
+
 def test_score_prefers_engaged_expert_over_passive_celebrity(spark, algo):
     # the celebrity has 300 followers (follow carries no effort: not in daily_interactions) and two likes;
     # the expert gets replies from 20 distinct people
     rows = [(D, "twitter", f"fan{i}", "expert", "reply", "_all", 1, 4.0, "v1") for i in range(20)]
     rows += [(D, "twitter", f"fan{i}", "celebrity", "like", "_all", 1, 1.0, "v1") for i in range(2)]
     rows += [(D, "twitter", "expert", f"fan{i}", "like", "_all", 1, 1.0, "v1") for i in range(3)]
-    daily = spark.createDataFrame(rows, "event_date date, network string, actor_person string, target_person string, action string, topic string, actions long, effort double, algorithm_version string")
+    daily = spark.createDataFrame(rows, DAILY)
     posted = spark.createDataFrame([(D, "twitter", "celebrity", 10), (D, "twitter", "expert", 2)], "event_date date, network string, person_id string, posts long")
-    authority = spark.createDataFrame([], "snapshot_date date, algorithm_version string, person_id string, pagerank double")
-    scores = {r.person_id: r.score for r in combine(parts(daily, posted, authority, D, algo), algo).collect()}
+    authority = spark.createDataFrame([], "person_id string, network string, authority double")
+    risk = spark.createDataFrame([], "person_id string, bot_probability double, is_risky boolean")
+    reactions = window_reactions(daily, risk, D, algo, [])
+    scores = {r.person_id: r.score for r in combine(parts(reactions, posted, authority, risk, D, algo), algo).collect()}
     assert scores["expert"] > scores["celebrity"]
     assert all(1 <= s <= 100 for s in scores.values())

@@ -62,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--request-id", default=None, help="the erasure request's id, kept in erasure_log (default: generated)")
     p.add_argument("--retain-hours", type=float, default=None, help="VACUUM retention for this erasure (default: each table's retention policy)")
 
+    p = sub.add_parser("explain", help="why a person's score is what it is: parts, networks, topics, top engagers, bots, change")
+    p.add_argument("person", help="person id (e.g. person:p3), or an unlinked account id (e.g. twitter:11)")
+    p.add_argument("--date", type=_date, default=None, help="snapshot date (default: the latest snapshot that holds the person)")
+    p.add_argument("--algorithm", default=None, help="algorithm version (default: conf algorithm.version)")
+
+    p = sub.add_parser("validate", help="measure the score's validity on a real dump beside simple baselines (MLflow experiment clout-validation)")
+    p.add_argument("dataset", choices=("higgs", "stackexchange"), help="higgs: 1-4 July predicts 5-7 July; stackexchange: score vs Reputation")
+    p.add_argument("--path", required=True, help="higgs: higgs-activity_time.txt.gz; stackexchange: the dump folder (with Users.xml.gz)")
+    p.add_argument("--workdir", default=None, help="scratch lakehouse folder, kept afterwards (default: a temporary folder, removed)")
+    p.add_argument("--algorithm", default=None, help="algorithm version (default: conf algorithm.version)")
+
     p = sub.add_parser("demo", help="generate a demo day, run the daily pipeline, print the top 10")
     p.add_argument("--date", type=_date, default=dt.date(2026, 11, 20))
     p.add_argument("--events", type=int, default=1_200_000)
@@ -174,12 +185,26 @@ def cmd_forget(args, settings) -> int:
     return 0
 
 
+def cmd_explain(args, settings) -> int:
+    """Exit 0 with the explanation, or with "not scored" for a known person; 1 for an unknown person; 2 for a malformed request."""
+    from clout.explain.show import explain_person, invalid_request
+
+    problem = invalid_request(args.person, args.algorithm)
+    if problem:
+        print(f"explain: {problem}", file=sys.stderr)
+        return 2
+    spark = _session(settings, "explain")
+    answer = explain_person(spark, settings, args.person, args.date, args.algorithm)
+    print(answer.text)
+    return answer.exit_code
+
+
 def cmd_demo(args, settings) -> int:
     from pyspark.sql import functions as F
 
     from clout.pipeline import run_daily
     from clout.synth.generator import SynthSpec, generate
-    from clout.tables import EVENTS, QUARANTINE, SCORES, TableStore
+    from clout.tables import EVENTS, QUARANTINE, TableStore
 
     spark = _session(settings, "demo")
     meta = generate(spark, settings, SynthSpec(day=args.date, events=args.events))
@@ -194,13 +219,42 @@ def cmd_demo(args, settings) -> int:
             print(f"demo: events for {args.date}: {day_events:,}; quarantine rows: {quarantined:,}")
         print(f"demo: Delta tables under {settings.path(settings.storage.root)}/{settings.storage.database}")
         print(f"demo: MLflow store {settings.tracking_uri()}  (mlflow ui --backend-store-uri {settings.tracking_uri()})")
-    scores = store.read(SCORES).where((F.col("snapshot_date") == F.lit(args.date)) & (F.col("algorithm_version") == result.algorithm_version))
-    print(f"demo: top 10 of {result.metrics.get('persons_scored', 0):,} persons ({result.algorithm_version}):")
-    scores.orderBy(F.desc("score"), F.desc("raw_score")).select("person_id", "score", "reach", "amplification", "authority", "networks").show(10, truncate=False)
+    print_top(store, args.date, result.algorithm_version, result.metrics, 10)
     return 0
 
 
-COMMANDS = {"daily": cmd_daily, "synth": cmd_synth, "ingest": cmd_ingest, "bots": cmd_bots, "sql": cmd_sql, "tables": cmd_tables, "forget": cmd_forget, "demo": cmd_demo}
+def print_top(store, day, algorithm_version: str, metrics: dict, n: int) -> None:
+    """The published top ``n`` of a snapshot with their networks and one-line explanations."""
+    from pyspark.sql import functions as F
+
+    from clout.score.stage import snapshot_rows
+    from clout.tables import SCORE_EXPLANATIONS, SCORES
+
+    this = snapshot_rows(day, algorithm_version)
+    top = (
+        store.read(SCORES).where(this).join(store.read(SCORE_EXPLANATIONS).where(this).select("person_id", "summary"), on="person_id", how="left")
+        .orderBy(F.desc("score"), F.desc("raw_score"), "person_id").limit(n).collect()
+    )  # fmt: skip
+    print(
+        f"top {n} of {int(metrics.get('persons_scored', 0)):,} persons scored on {day} ({algorithm_version}); "
+        f"mean {metrics.get('score_mean', 0):.1f}, p95 {metrics.get('score_p95', 0):.0f}; "
+        f"{int(metrics.get('persons_unscored', 0)):,} active persons unscored (nobody reacted to them in the window)"
+    )
+    for rank, row in enumerate(top, 1):
+        print(f"{rank:>3}. {row.person_id:<28} {row.score:>3}  {', '.join(row.networks)}")
+        print(f"     {row.summary or ''}")
+
+
+def cmd_validate(args, settings) -> int:
+    from clout.validate import run_validation
+
+    spark = _session(settings, f"validate-{args.dataset}")
+    result = run_validation(spark, settings, args.dataset, args.path, workdir=args.workdir, algorithm_version=args.algorithm)
+    print(result.table())
+    return 0  # the run completed; whether Clout beats the baselines is a figure, not a failure
+
+
+COMMANDS = {"daily": cmd_daily, "synth": cmd_synth, "ingest": cmd_ingest, "bots": cmd_bots, "sql": cmd_sql, "tables": cmd_tables, "forget": cmd_forget, "explain": cmd_explain, "demo": cmd_demo, "validate": cmd_validate}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,9 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"clout: {err}", file=sys.stderr)
         return 2
-    except JarsMissing as err:
-        print(f"clout: BLOCKED: {err}", file=sys.stderr)
-        return 3
+    except JarsMissing as err:  # set-up was not run (or failed): say so, not a stack trace
+        print(f"clout: set-up incomplete: {err}", file=sys.stderr)
+        return 2
     except Exception as err:  # the job must exit non-zero with a readable reason, not a bare traceback
         log.exception("clout %s failed", args.command)
         print(f"clout: {args.command} failed: {type(err).__name__}: {str(err)[:2000]}", file=sys.stderr)

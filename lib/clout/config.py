@@ -7,6 +7,7 @@ instead of surfacing later as a mysterious Spark error.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,12 @@ class MlflowConf(_Strict):
     experiment: str
 
 
+# algorithm versions name files and partitions and appear in SQL: a plain identifier, nothing else
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
 class AlgorithmRef(_Strict):
-    version: str
+    version: str = Field(pattern=VERSION_PATTERN)
     dir: str
 
 
@@ -114,6 +119,7 @@ class BotTrainingConf(_Strict):
 
 
 class BotsConf(_Strict):
+    train_if_missing: bool       # the daily run trains the models when none is registered yet (else it fails)
     window_days: int = Field(gt=0)
     threshold: float = Field(gt=0, lt=1)
     top_fraction: float = Field(gt=0, lt=1)
@@ -157,6 +163,8 @@ class Settings(_Strict):
 class PageRankConf(_Strict):
     damping: float = Field(gt=0, lt=1)
     max_iter: int = Field(gt=0)
+    tol: float = Field(ge=0)                   # stop when the L1 change of the ranks falls below this
+    checkpoint_interval: int = Field(gt=0)     # cut the plan's lineage every this many iterations
 
 
 class WindowConf(_Strict):
@@ -164,8 +172,26 @@ class WindowConf(_Strict):
     half_life_days: float = Field(gt=0)
 
 
+class PartWeights(_Strict):
+    reach: float = Field(ge=0)
+    amplification: float = Field(ge=0)
+    authority: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> PartWeights:
+        if self.reach + self.amplification + self.authority <= 0:
+            raise ValueError("at least one part weight must be positive")
+        return self
+
+
 class ScoreConf(_Strict):
-    part_weights: dict[str, float]
+    part_weights: PartWeights
+    amplification_prior_posts: float = Field(ge=0)  # posts a person is assumed to have made before any reaction
+
+
+class BotDiscountConf(_Strict):
+    discount_reactions: bool     # a reaction weighs (1 - bot probability of who acted); a risky actor's weighs 0
+    suppress_risky: bool         # a risky person's own score is held at the floor and flagged
 
 
 class CalibrationConf(_Strict):
@@ -175,13 +201,41 @@ class CalibrationConf(_Strict):
     ceiling: int
 
 
+def _check_weights(weights: dict[str, float], where: str, complete: bool) -> None:
+    """Weight keys are checked against the action vocabulary: a typo must be an error, not a silent weight of 0."""
+    from clout.ingest.actions import ACTIONS, TARGETED
+
+    unknown = sorted(set(weights) - ACTIONS)
+    if unknown:
+        raise ValueError(f"{where}: unknown action(s) {unknown}; the vocabulary is {sorted(ACTIONS)}")
+    missing = sorted(TARGETED - set(weights)) if complete else []
+    if missing:
+        raise ValueError(f"{where}: no weight for action(s) {missing} (give 0.0 to ignore one)")
+    negative = sorted(k for k, v in weights.items() if v < 0)
+    if negative:
+        raise ValueError(f"{where}: negative weight for {negative}")
+
+
 class Algorithm(_Strict):
-    version: str
-    action_weights: dict[str, float]
+    version: str = Field(pattern=VERSION_PATTERN)
+    action_weights: dict[str, float]                  # every targeted action, by name
+    network_action_weights: dict[str, dict[str, float]] = Field(default_factory=dict)  # per-network overrides
     window: WindowConf
     pagerank: PageRankConf
     score: ScoreConf
+    bots: BotDiscountConf
     calibration: CalibrationConf
+
+    @model_validator(mode="after")
+    def _weights_name_actions(self) -> Algorithm:
+        _check_weights(self.action_weights, "action_weights", complete=True)
+        for network, overrides in self.network_action_weights.items():
+            _check_weights(overrides, f"network_action_weights.{network}", complete=False)
+        return self
+
+    def weights_for(self, network: str) -> dict[str, float]:
+        """The action weights on ``network``: the defaults with that network's overrides."""
+        return self.action_weights | self.network_action_weights.get(network, {})
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -250,6 +304,8 @@ def load_settings(env: str = "local", overrides: list[str] | None = None, conf_d
 
 def load_algorithm(settings: Settings, version: str | None = None) -> Algorithm:
     version = version or settings.algorithm.version
+    if not re.match(VERSION_PATTERN, version):
+        raise ConfigError(f"algorithm version {version!r}: expected letters, digits, '.', '_' or '-' (e.g. v2)")
     path = Path(settings.path(settings.algorithm.dir)) / f"{version}.yaml"
     data = _read_yaml(path)
     try:
@@ -258,4 +314,7 @@ def load_algorithm(settings: Settings, version: str | None = None) -> Algorithm:
         raise ConfigError(_format_errors(err, str(path))) from None
     if algo.version != version:
         raise ConfigError(f"{path}: declares version {algo.version!r}, expected {version!r}")
+    unknown_networks = sorted(set(algo.network_action_weights) - set(settings.networks))
+    if unknown_networks:
+        raise ConfigError(f"{path}: network_action_weights names unknown network(s) {unknown_networks}; configured: {sorted(settings.networks)}")
     return algo

@@ -6,6 +6,9 @@ changed, so older Delta versions stop holding the rows too. VACUUM follows the t
 (``delta.deletedFileRetentionDuration``, 7 days unless set): until it has passed, time travel to a version
 before the erasure still reads the person. ``retain_hours`` shortens that for one erasure (0 = now).
 
+Other persons' explanations name the person among their top engagers: those rows are rewritten without them
+(engagers, their summed share and the summary), in the same commit that deletes the person's own explanations.
+
 Quarantined records have no account columns; a record is erased when its network is one of the person's and
 its raw payload or event id holds one of their native ids as a whole token (both parts of a ``user@host``
 id). That may erase a few more quarantined lines than strictly needed.
@@ -36,7 +39,9 @@ from clout.tables import (
     IDENTITY_LINKS,
     POSTS_DAILY,
     QUARANTINE,
+    SCORE_EXPLANATIONS,
     SCORES,
+    SCORES_STAGING,
     TableSpec,
     TableStore,
 )
@@ -81,13 +86,72 @@ def _conditions(person_id: str, accounts: list[str]) -> list[tuple[TableSpec, Co
         (DAILY_INTERACTIONS, (F.col("actor_person") == persons) | (F.col("target_person") == persons)),
         (POSTS_DAILY, F.col("person_id") == persons),
         (AUTHORITY, F.col("person_id") == persons),
+        (SCORES_STAGING, F.col("person_id") == persons),
         (SCORES, F.col("person_id") == persons),
+        # their own explanations, and the explanations that name them among the top engagers (rewritten)
+        (SCORE_EXPLANATIONS, (F.col("person_id") == persons) | _names_engager(person_id)),
         (ACCOUNT_RISK, F.col("account").isin(*account_list)),
     ]
 
 
+def _names_engager(person_id: str) -> Column:
+    return F.exists("top_engagers", lambda e: e["person_id"] == F.lit(person_id))
+
+
+def _erase(store: TableStore, spec: TableSpec, condition: Column, person_id: str) -> tuple[int, int]:
+    """Remove what names the person from one table in one commit: (rows deleted, rows rewritten)."""
+    if spec is SCORE_EXPLANATIONS:
+        return _erase_explanations(store, condition, person_id)
+    table = store.delta(spec)
+    before = store.version(spec)
+    table.delete(condition)
+    if store.version(spec) == before:
+        return 0, 0
+    metrics = table.history(1).select("operationMetrics").first()[0] or {}
+    return int(metrics.get("numDeletedRows", "0")), 0
+
+
+def _erase_explanations(store: TableStore, condition: Column, person_id: str) -> tuple[int, int]:
+    """Delete the person's explanations and drop them from everyone else's top engagers, in one MERGE.
+
+    The rewritten explanation keeps its other engagers (the next one down is not promoted: the window is gone),
+    their summed share, and a summary whose engagers piece is rebuilt, so the id appears nowhere.
+    """
+    from clout.explain.stage import engagers_piece
+
+    table = store.delta(SCORE_EXPLANATIONS)
+    version_before = store.version(SCORE_EXPLANATIONS)
+    touched = store.read(SCORE_EXPLANATIONS).where(condition)
+    same_row = " AND ".join(f"t.{k} = s.{k}" for k in SCORE_EXPLANATIONS.keys)
+    theirs = F.col("t.person_id") == F.lit(person_id)
+    others = F.filter("t.top_engagers", lambda e: e["person_id"] != F.lit(person_id))
+    # the summary's engagers piece sits between other pieces: keep what is before and after it
+    piece = r"^(.*?)(?: · )?top engagers [^·]*? gave [0-9]+%(?: · )?(.*)$"
+    before_piece, after_piece = F.regexp_extract("t.summary", piece, 1), F.regexp_extract("t.summary", piece, 2)
+    rebuilt = F.concat_ws(" · ", F.when(before_piece != "", before_piece), engagers_piece(others), F.when(after_piece != "", after_piece))
+    summary = F.when(F.col("t.summary").rlike(piece), rebuilt).otherwise(F.col("t.summary"))
+    (
+        table.alias("t")
+        .merge(touched.alias("s"), same_row)
+        .whenMatchedDelete(condition=theirs)
+        .whenMatchedUpdate(
+            set={
+                "top_engagers": others,
+                "top_engagers_share": F.aggregate(others, F.lit(0.0), lambda total, e: total + e["share"]),
+                "summary": summary,
+            }
+        )
+        .execute()
+    )
+    if store.version(SCORE_EXPLANATIONS) == version_before:
+        return 0, 0
+    metrics = table.history(1).select("operationMetrics").first()[0] or {}
+    return int(metrics.get("numTargetRowsDeleted", "0")), int(metrics.get("numTargetRowsUpdated", "0"))
+
+
 def forget(spark: SparkSession, settings: Settings, person_id: str, request_id: str | None = None, retain_hours: float | None = None) -> dict[str, int]:
-    """Erase ``person_id`` from every table; returns rows removed per table (tables with none are left out)."""
+    """Erase ``person_id`` from every table; returns rows removed per table changed (tables left unchanged are left out;
+    ``score_explanations`` may show 0 when only other persons' explanations were rewritten to drop the person)."""
     store = TableStore(spark, settings)
     request_id = request_id or f"erasure-{uuid.uuid4().hex}"
     accounts = person_accounts(store, person_id)
@@ -98,14 +162,11 @@ def forget(spark: SparkSession, settings: Settings, person_id: str, request_id: 
         if not store.exists(spec):
             continue
         before = store.version(spec)
-        table = store.delta(spec)
-        table.delete(condition)
+        rows, rewritten = _erase(store, spec, condition, person_id)
         after = store.version(spec)
         if after == before:
             continue
-        metrics = table.history(1).select("operationMetrics").first()[0] or {}
-        rows = int(metrics.get("numDeletedRows", "0"))
-        if rows:
+        if rows or rewritten:
             _vacuum(spark, store, spec, retain_hours)
             removed[spec.name] = rows
             log_rows.append((request_id, erased_at, spec.name, rows, before, after, None if retain_hours is None else float(retain_hours)))

@@ -53,10 +53,10 @@ def jar_group(group: str, jars_dir: Path = JARS_DIR) -> list[str]:
 
 
 def unavailable_reason(group: str, jars_dir: Path = JARS_DIR) -> str:
-    marker = jars_dir / f"{group}.unavailable"
-    if marker.exists():
-        return marker.read_text().strip() or "Maven could not resolve it (no detail kept)"
-    return "not resolved yet: run `make setup`"
+    log = jars_dir / f"{group}.log"
+    if log.exists():
+        return f"Maven's last attempt is logged in {log}"
+    return f"nothing resolved under {jars_dir / group}"
 
 
 def main(argv: list[str]) -> int:

@@ -1,8 +1,11 @@
-"""The daily driver: ingest -> identity -> daily aggregates -> authority -> score -> gate -> publish.
+"""The daily driver: ingest -> identity -> daily aggregates -> bots -> authority -> score (staged) -> gate ->
+publish -> explain.
 
 Every stage is idempotent for a given date and algorithm version: re-running a day replaces that day's
 partitions and adds nothing to events. One MLflow run records the whole day; a failing stage or a failing
-data-quality suite ends that run FAILED and the job exits non-zero, so nothing half-done is published.
+data-quality suite ends that run FAILED and the job exits non-zero. Scores are computed into ``scores_staging``
+and copied into the published ``scores`` only after their suites pass, so a rejected snapshot never replaces
+the published one.
 """
 
 from __future__ import annotations
@@ -12,18 +15,24 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clout.aggregate.stage import build_day
-from clout.config import Settings, load_algorithm
+from clout.bots.stage import score_accounts
+from clout.config import Algorithm, Settings, load_algorithm
+from clout.explain import stage as explain_stage
 from clout.graph import stage as authority_stage
-from clout.identity.stage import link_accounts, update_accounts
+from clout.identity.stage import anonymous_accounts, link_accounts, update_accounts
 from clout.ingest.stage import IngestReport, ingest
 from clout.publish import tracking
 from clout.quality.suites import GateResult, validate
 from clout.score import stage as score_stage
-from clout.tables import ACCOUNTS, ALL_TABLES, EVENTS, INGEST_LOG, QUARANTINE, SCORES, TableStore
+from clout.score.reactions import snapshot_risk, window_reactions
+from clout.tables import (
+    ACCOUNTS, ALL_TABLES, DAILY_INTERACTIONS, EVENTS, INGEST_LOG, POSTS_DAILY, QUARANTINE, SCORES, TableStore,
+)  # fmt: skip
+from clout.window import in_window
 
 log = logging.getLogger(__name__)
 
@@ -80,21 +89,25 @@ def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_v
             result.gates.append(timed("gate_accounts", lambda: validate(store.read(ACCOUNTS), "accounts", list(settings.networks))))
             _check_gates(result)
 
-        result.metrics.update(timed("authority", lambda: authority_stage.compute(spark, settings, algorithm, day)))
-        result.metrics.update(timed("score", lambda: score_stage.compute(spark, settings, algorithm, day)))
-        scores = store.read(SCORES).where((F.col("snapshot_date") == F.lit(day)) & (F.col("algorithm_version") == algorithm.version))
+        result.metrics.update(timed("bots", lambda: score_accounts(spark, settings, day)))
+        result.metrics.update(timed("score", lambda: score_snapshot(spark, settings, algorithm, day)))
+        staged = staged_scores(spark, settings, algorithm.version, day)
         if settings.quality.enabled:
-            result.gates.append(timed("gate_scores", lambda: validate(scores, "scores", list(settings.networks))))
+            result.gates.extend(timed("gate_scores", lambda: score_gates(staged, settings, algorithm)))
         for gate in result.gates:
             tracking.log_json(f"quality/{gate.suite}.json", gate.result_json)
             mlflow.set_tag(f"gate.{gate.suite}", "passed" if gate.success else "failed")
-        _check_gates(result)
+        _check_gates(result)  # a rejected snapshot stops here: the published partition is untouched
 
+        # explained before publishing: a snapshot whose explanations failed is not published either
+        result.metrics.update(timed("explain", lambda: explain_stage.compute(spark, settings, algorithm, day)))
+        timed("publish", lambda: publish_snapshot(spark, settings, algorithm, day))
         _log_new_metrics(result.metrics, logged)
         for spec in ALL_TABLES:
             version = store.version(spec)
             if version is not None:
                 mlflow.set_tag(f"delta.{spec.name}.version", str(version))
+        scores = store.read(SCORES).where(score_stage.snapshot_rows(day, algorithm.version))
         tracking.log_histogram(scores, f"Clout scores {day.isoformat()} ({algorithm.version})")
         tracking.log_json("config/settings.json", settings.model_dump(mode="json"))
         tracking.log_json("config/algorithm.json", algorithm.model_dump(mode="json"))
@@ -163,3 +176,50 @@ def _check_gates(result: DailyResult) -> None:
     failed = [g for g in result.gates if not g.success]
     if failed:
         raise QualityGateFailed("; ".join(g.describe() for g in failed))
+
+
+def score_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, bots: bool = True) -> dict[str, float]:
+    """Authority and the staged scores of ``snapshot_date`` from the daily aggregates already built.
+
+    ``bots``: discount reactions and suppress persons by the day's ``account_risk`` (written by the bots stage);
+    without it (real dumps with no behaviour model) nobody is assessed. The scores land in ``scores_staging``
+    (``staged_scores``); publishing them is a separate, gated step (``publish_snapshot``).
+    """
+    store = TableStore(spark, settings)
+    risk = snapshot_risk(store, snapshot_date, bots).cache()
+    reactions = window_reactions(store.read(DAILY_INTERACTIONS), risk, snapshot_date, algorithm, anonymous_accounts(settings)).cache()
+    population = reactions.where(F.col("effort") > 0).select(F.col("target_person").alias("person_id")).distinct()
+    metrics = authority_stage.compute(spark, settings, algorithm, snapshot_date, reactions, population)
+    metrics |= score_stage.compute(spark, settings, algorithm, snapshot_date, reactions, risk)
+    metrics["persons_unscored"] = float(_unscored(store, reactions, snapshot_date, algorithm).count())
+    reactions.unpersist()
+    risk.unpersist()
+    return metrics
+
+
+def _unscored(store: TableStore, reactions: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
+    """Persons active in the window (they reacted or posted) whom nobody's weighted reaction reached."""
+    window_posts = store.read(POSTS_DAILY).where(in_window(F.col("event_date"), snapshot_date, algorithm.window.days)).select("person_id")
+    active = reactions.where(~F.col("anonymous")).select(F.col("actor_person").alias("person_id")).unionByName(window_posts).distinct()
+    return active.join(staged_scores(store.spark, store.settings, algorithm.version, snapshot_date).select("person_id"), on="person_id", how="left_anti")
+
+
+def staged_scores(spark: SparkSession, settings: Settings, algorithm_version: str, snapshot_date: dt.date) -> DataFrame:
+    return score_stage.staged(TableStore(spark, settings), algorithm_version, snapshot_date)
+
+
+def score_gates(staged: DataFrame, settings: Settings, algorithm: Algorithm) -> list[GateResult]:
+    """The scores suite on the whole staged snapshot, and the calibration suite on its calibrated (not suppressed) part."""
+    networks = list(settings.networks)
+    return [
+        validate(staged, "scores", networks),
+        validate(staged.where(~F.col("suppressed")), "scores_calibration", networks, calibration=algorithm.calibration),
+    ]
+
+
+def publish_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date) -> None:
+    """Replace the published partition of ``scores`` with the validated staged snapshot, in one Delta commit."""
+    store = TableStore(spark, settings)
+    condition = f"snapshot_date = DATE'{snapshot_date.isoformat()}' AND algorithm_version = '{algorithm.version}'"
+    store.replace_partitions(SCORES, staged_scores(spark, settings, algorithm.version, snapshot_date), condition)
+    store.register_all()

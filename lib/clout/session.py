@@ -12,10 +12,14 @@ from clout.jvm import JarsMissing, jar_group, unavailable_reason
 
 
 def spark_jars() -> list[str]:
-    delta = jar_group("delta")
-    if not delta:
-        raise JarsMissing(f"Delta jars are missing ({unavailable_reason('delta')}); run `make setup`")
-    return delta + jar_group("graphframes")
+    """Delta and GraphFrames jars resolved by ``make setup``: both are required, a session without them is refused."""
+    jars = []
+    for group in ("delta", "graphframes"):
+        resolved = jar_group(group)
+        if not resolved:
+            raise JarsMissing(f"the {group} jars are missing ({unavailable_reason(group)}); run `make setup`")
+        jars += resolved
+    return jars
 
 
 def build_session(settings: Settings, app_suffix: str = "") -> SparkSession:
@@ -48,14 +52,3 @@ def build_session(settings: Settings, app_suffix: str = "") -> SparkSession:
     spark.sparkContext.setLogLevel("WARN")
     spark.sparkContext.setCheckpointDir(checkpoint)
     return spark
-
-
-def graphframes_available(spark: SparkSession) -> bool:
-    """True when the GraphFrames JVM classes are on this session's classpath."""
-    try:
-        spark.sparkContext._jvm.java.lang.Class.forName(  # noqa: SLF001 - the only way to ask the JVM
-            "org.graphframes.GraphFrame", True, spark.sparkContext._jvm.Thread.currentThread().getContextClassLoader()
-        )
-        return True
-    except Exception:  # py4j wraps ClassNotFoundException
-        return False

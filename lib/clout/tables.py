@@ -153,30 +153,88 @@ AUTHORITY = TableSpec(
         ("snapshot_date", DATE, False),
         ("algorithm_version", STR, False),
         ("person_id", STR, False),
+        ("network", STR, False),         # "_all": PageRank over every network; a network: the rank that flowed in through it
         ("pagerank", DBL, False),
+        ("authority", DBL, False),       # pagerank x vertices of the graph (1 = an average person)
     ),
     partition_by=("snapshot_date",),
-    keys=("snapshot_date", "algorithm_version", "person_id"),
-    description="PageRank authority of each person on the decayed engagement graph",
+    keys=("snapshot_date", "algorithm_version", "person_id", "network"),
+    description="PageRank authority of each person on the decayed, bot-discounted engagement graph, overall and per network",
 )
 
+# One network's share of a person's score: its parts restricted to reactions on that network, and that network's
+# share of the (bot-discounted, decayed) effort the person received.
+NETWORK_PART = T.StructType(
+    [
+        T.StructField("network", STR, True),
+        T.StructField("reach", DBL, True),
+        T.StructField("amplification", DBL, True),
+        T.StructField("authority", DBL, True),       # authority that flowed in through this network's edges
+        T.StructField("effort_share", DBL, True),
+    ]
+)  # fields inside arrays are nullable: Delta cannot enforce NOT NULL there and refuses to declare it
+SCORE_FIELDS = (
+    ("snapshot_date", DATE, False),
+    ("algorithm_version", STR, False),
+    ("person_id", STR, False),
+    ("score", INT, False),               # 1..100; the floor for a suppressed (risky) person
+    ("raw_score", DBL, False),           # weighted mean of the part percentiles, before calibration
+    ("reach", DBL, False),               # bot-discounted, decayed distinct reactors, all networks
+    ("amplification", DBL, False),       # bot-discounted, decayed effort received per decayed post
+    ("authority", DBL, False),           # PageRank x persons in the graph (1 = an average person)
+    ("p_reach", DBL, False),             # each part's percentile in the scored population, 0..1
+    ("p_amplification", DBL, False),
+    ("p_authority", DBL, False),
+    ("networks", STR_ARRAY, False),
+    ("network_parts", T.ArrayType(NETWORK_PART), False),
+    ("bot_probability", DBL, False),     # the person's highest account bot probability on the snapshot day
+    ("suppressed", T.BooleanType(), False),  # risky: score held at the floor, not calibrated with the others
+    ("code_version", STR, False),
+)
 SCORES = TableSpec(
     "scores",
+    _s(*SCORE_FIELDS),
+    partition_by=("snapshot_date", "algorithm_version"),
+    keys=("snapshot_date", "algorithm_version", "person_id"),
+    description="the published 1-100 influence score per person, snapshot date and algorithm version",
+)
+# The day's scores are computed here first; only a snapshot that passed its quality suite replaces the published
+# partition of ``scores``.
+SCORES_STAGING = TableSpec(
+    "scores_staging",
+    _s(*SCORE_FIELDS),
+    partition_by=("snapshot_date", "algorithm_version"),
+    keys=("snapshot_date", "algorithm_version", "person_id"),
+    description="scores computed for a snapshot, not yet validated; the publish step copies them to scores",
+)
+
+SHARE = lambda name: T.StructType([T.StructField(name, STR, True), T.StructField("share", DBL, True)])  # noqa: E731
+ENGAGER = T.StructType([T.StructField("person_id", STR, True), T.StructField("score", INT, True), T.StructField("share", DBL, True)])
+SCORE_EXPLANATIONS = TableSpec(
+    "score_explanations",
     _s(
         ("snapshot_date", DATE, False),
         ("algorithm_version", STR, False),
         ("person_id", STR, False),
         ("score", INT, False),
-        ("raw_score", DBL, False),
-        ("reach", DBL, False),
-        ("amplification", DBL, False),
-        ("authority", DBL, False),
-        ("networks", STR_ARRAY, False),
-        ("code_version", STR, False),
+        ("p_reach", DBL, False),
+        ("p_amplification", DBL, False),
+        ("p_authority", DBL, False),
+        ("networks", T.ArrayType(SHARE("network")), False),   # share of the effort received, largest first
+        ("topics", T.ArrayType(SHARE("topic")), False),       # share of the topical effort received, largest first
+        ("top_engagers", T.ArrayType(ENGAGER), False),       # who contributed most, with their own score
+        ("top_engagers_share", DBL, False),                         # share of the effort the top engagers gave
+        ("engagers", LONG, False),                                   # distinct persons who reacted in the window
+        ("bot_discount", DBL, False),                                # share of the raw effort removed as bot reactions
+        ("suppressed", T.BooleanType(), False),
+        ("previous_date", DATE, True),                               # the previous snapshot of this version
+        ("previous_score", INT, True),
+        ("score_change", INT, True),                                 # score - previous_score
+        ("summary", STR, False),                                     # the one-line explanation
     ),
     partition_by=("snapshot_date", "algorithm_version"),
     keys=("snapshot_date", "algorithm_version", "person_id"),
-    description="the 1-100 influence score per person, snapshot date and algorithm version",
+    description="why each score is what it is: parts, networks, topics, top engagers, bot discount, change",
 )
 
 ACCOUNT_RISK = TableSpec(
@@ -210,7 +268,10 @@ ERASURE_LOG = TableSpec(
     description="one row per table an erasure changed; no person or account ids",
 )
 
-ALL_TABLES = (EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, SCORES, ACCOUNT_RISK, ERASURE_LOG)
+ALL_TABLES = (
+    EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, SCORES_STAGING, SCORES,
+    SCORE_EXPLANATIONS, ACCOUNT_RISK, ERASURE_LOG,
+)  # fmt: skip
 
 
 class TableStore:
@@ -297,4 +358,19 @@ class TableStore:
             if self.exists(spec):
                 self.spark.sql(f"CREATE TABLE IF NOT EXISTS {db}.{spec.name} USING DELTA LOCATION '{self.path(spec)}'")
                 registered.append(f"{db}.{spec.name}")
+        if self.exists(SCORES):
+            registered.append(self.create_current_view())
         return registered
+
+    def create_current_view(self) -> str:
+        """``scores_current``: the latest published snapshot of the promoted algorithm version (conf algorithm.version).
+
+        The version comes from validated conf (a safe identifier), never from user text.
+        """
+        db, version = self.settings.storage.database, self.settings.algorithm.version
+        promoted = f"algorithm_version = '{version}'"
+        self.spark.sql(
+            f"CREATE OR REPLACE VIEW {db}.scores_current AS SELECT * FROM {db}.scores WHERE {promoted} "
+            f"AND snapshot_date = (SELECT max(snapshot_date) FROM {db}.scores WHERE {promoted})"
+        )
+        return f"{db}.scores_current"

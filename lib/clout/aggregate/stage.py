@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clout.config import Algorithm, Settings
@@ -27,13 +27,24 @@ def with_persons(events: DataFrame, accounts: DataFrame) -> DataFrame:
     ).withColumn("target_person", F.coalesce("target_person", "target_account"))
 
 
+def effort_weight(algorithm: Algorithm) -> Column:
+    """The weight of ``action`` on ``network``: the network's override when it has one, else the default."""
+    defaults = F.create_map(*[x for k, v in sorted(algorithm.action_weights.items()) for x in (F.lit(k), F.lit(float(v)))])
+    overrides = [
+        x for network, weights in sorted(algorithm.network_action_weights.items()) for k, v in sorted(weights.items())
+        for x in (F.lit(f"{network}|{k}"), F.lit(float(v)))
+    ]  # fmt: skip
+    by_network = F.create_map(*overrides)[F.concat_ws("|", "network", "action")] if overrides else F.lit(None).cast("double")
+    # config validation guarantees every targeted action has a default, so the last 0.0 only covers posts/checkins
+    return F.coalesce(by_network, defaults[F.col("action")], F.lit(0.0))
+
+
 def interactions(events_with_persons: DataFrame, algorithm: Algorithm) -> DataFrame:
     """Targeted actions aggregated per (day, network, actor, target, action, topic) with effort weights.
 
     Every action also counts once under topic '_all', so topic-free totals never double count multi-topic
     actions.
     """
-    weights = F.create_map(*[x for k, v in sorted(algorithm.action_weights.items()) for x in (F.lit(k), F.lit(float(v)))])
     targeted = events_with_persons.where(F.col("action").isin(*sorted(TARGETED)) & (F.col("actor_person") != F.col("target_person")))
     with_topic = targeted.select(
         "event_date", "network", "actor_person", "target_person", "action",
@@ -44,7 +55,7 @@ def interactions(events_with_persons: DataFrame, algorithm: Algorithm) -> DataFr
         .agg(F.count(F.lit(1)).alias("actions"))
         .select(
             "event_date", "network", "actor_person", "target_person", "action", "topic", "actions",
-            (F.col("actions") * F.coalesce(weights[F.col("action")], F.lit(0.0))).alias("effort"),
+            (F.col("actions") * effort_weight(algorithm)).alias("effort"),
             F.lit(algorithm.version).alias("algorithm_version"),
         )
     )

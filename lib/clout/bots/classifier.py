@@ -40,7 +40,7 @@ from clout.config import BotClassifierConf, Settings
 from clout.ingest.stage import ingest
 from clout.jvm import PROJECT_ROOT
 from clout.publish import tracking
-from clout.synth.generator import SynthSpec, generate, link_id, native_id
+from clout.synth.generator import SynthSpec, generate, native_id
 from clout.tables import ACCOUNTS, EVENTS, TableStore
 
 log = logging.getLogger(__name__)
@@ -169,13 +169,11 @@ def _remove(spark: SparkSession, path: str) -> None:
 def truth_accounts(truth: DataFrame, networks: list[str]) -> DataFrame:
     """(network, account, label) for every generated person on every network, from the generator's truth.
 
-    Both id spellings the generator knows (native and link id) are listed, so the labels follow however an
-    adapter spells the account.
+    Account ids are "<network>:<native id>", as every adapter spells them (and as link records name them).
     """
     parts = [
-        truth.select(F.lit(n).alias("network"), F.concat(F.lit(f"{n}:"), spelling(n, F.col("person_idx"))).alias("account"), F.col("is_bot").cast("double").alias("label"))
+        truth.select(F.lit(n).alias("network"), F.concat(F.lit(f"{n}:"), native_id(n, F.col("person_idx"))).alias("account"), F.col("is_bot").cast("double").alias("label"))
         for n in networks
-        for spelling in (native_id, link_id)
     ]
     out = parts[0]
     for p in parts[1:]:
@@ -235,7 +233,10 @@ def train(spark: SparkSession, settings: Settings) -> TrainReport:
     import mlflow
 
     experiment_id = tracking.configure(settings)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"bots-train-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}", tags={"job": "bots-train", "env": settings.env}) as run:
+    # nested when a daily run trains the models on first use, so the training is recorded under that day's run
+    nested = mlflow.active_run() is not None
+    run_name = f"bots-train-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags={"job": "bots-train", "env": settings.env}, nested=nested) as run:
         report = TrainReport(run.info.run_id)
         mlflow.log_params(tracking.flatten("bots", settings.bots.model_dump(mode="json"), {}))
         profiles, report.rejected = profile_training_data(spark)

@@ -40,6 +40,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from clout import window
 from clout.config import BotsConf
 from clout.ingest.actions import AUDIENCE, REACTIONS, TARGETED
 
@@ -90,8 +91,7 @@ _MICROS = 1_000_000
 
 
 def in_window(events: DataFrame, day: dt.date, window_days: int) -> DataFrame:
-    first = day - dt.timedelta(days=window_days - 1)
-    return events.where(F.col("event_date").between(F.lit(first), F.lit(day)))
+    return events.where(window.in_window(F.col("event_date"), day, window_days))
 
 
 def _evenness(counts: DataFrame, keys: list[str], count: str, bins: int, name: str) -> DataFrame:

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from clout.bots.classifier import first_seen, load_champion, score
+from clout.bots.classifier import Champion, first_seen, load_champion, score
 from clout.bots.features import behaviour_features
 from clout.bots.rules import account_risk
 from clout.config import Settings
 from clout.tables import ACCOUNT_RISK, EVENTS, TableStore
 
+log = logging.getLogger(__name__)
+
 
 def score_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dict[str, int]:
     """Replace ``account_risk`` for ``day`` (idempotent); return accounts scored, risky, and per reason."""
     store = TableStore(spark, settings)
-    champion = load_champion(settings, "behaviour")
+    champion = champion_or_train(spark, settings)
     features = behaviour_features(store.read(EVENTS), first_seen(store), day, settings.bots)
     risk = account_risk(score(champion, features), day, champion.label, settings.bots)
     store.replace_partitions(ACCOUNT_RISK, risk, f"risk_date = DATE'{day.isoformat()}'")
@@ -25,3 +28,24 @@ def score_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dic
     totals = written.agg(F.count(F.lit(1)).alias("accounts"), F.sum(F.col("is_risky").cast("long")).alias("risky")).first()
     reasons = written.select(F.explode("reasons").alias("reason")).groupBy(F.regexp_replace("reason", ":.*$", "").alias("reason")).count().collect()
     return {"accounts_scored": totals.accounts, "accounts_risky": totals.risky or 0} | {f"risky_{r.reason}": r["count"] for r in reasons}
+
+
+class NoChampionModel(RuntimeError):
+    """No behaviour model is registered under the champion alias, and conf does not allow training one here."""
+
+
+def champion_or_train(spark: SparkSession, settings: Settings) -> Champion:
+    """The registered behaviour champion; on a store without one, train it first when ``bots.train_if_missing``."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return load_champion(settings, "behaviour")
+    except MlflowException as err:
+        if not settings.bots.train_if_missing:
+            name = f"models:/{settings.bots.registry.behaviour_model}@{settings.bots.registry.alias}"
+            raise NoChampionModel(f"no {name} in {settings.tracking_uri()}: run `clout bots train` first ({err.error_code})") from None
+    log.warning("bots: no champion behaviour model in %s: training one now (bots.train_if_missing)", settings.tracking_uri())
+    from clout.bots.classifier import train
+
+    train(spark, settings)
+    return load_champion(settings, "behaviour")

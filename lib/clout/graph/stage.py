@@ -1,9 +1,14 @@
-"""Authority: effort-weighted, decayed PageRank on the person engagement graph, with GraphFrames.
+"""Authority: bot-discounted, effort-weighted, decayed PageRank on the person engagement graph (GraphFrames).
 
-Edges point from the person who acted to the person acted upon (authority flows to whoever triggers
-action). The edge weight is the decayed effort over the window; each person's outgoing weights are
-normalised, so a person who reacts to everything spreads their authority thin (selectivity).
-GraphFrames' built-in ``pageRank`` ignores edge weights, so the iteration is written with its Pregel API.
+Edges point from the person who reacted to the person reacted to (authority flows to whoever triggers action).
+An edge's weight is the decayed effort of the window's reactions after the actor's bot discount, so a risky
+actor has no weighted out-edges: its rank is spread evenly, never handed to the accounts it pushes. Anonymous
+placeholder actors (unnamed voters) are not vertices. Each person's out-weights are normalised by
+``weighted_pagerank`` (a person who reacts to everything spreads their authority thin: selectivity).
+
+Besides the rank over all networks (``network = '_all'``), the ``authority`` table keeps each network's inflow:
+d x sum over that network's in-edges of rank(src) x share(src -> dst), the part of a person's authority that
+came through that network. ``authority`` is the rank times the number of vertices (1 = an average person).
 """
 
 from __future__ import annotations
@@ -15,63 +20,54 @@ from pyspark.sql import functions as F
 
 from clout.aggregate.stage import ALL_TOPICS
 from clout.config import Algorithm, Settings
-from clout.jvm import JarsMissing, unavailable_reason
-from clout.session import graphframes_available
-from clout.tables import AUTHORITY, DAILY_INTERACTIONS, TableStore
+from clout.graph.pagerank import weighted_pagerank
+from clout.tables import AUTHORITY, TableStore
 
 
-def decay(event_date, snapshot_date: dt.date, half_life_days: float):
-    age = F.datediff(F.lit(snapshot_date), event_date)
-    return F.pow(F.lit(0.5), age / F.lit(half_life_days))
-
-
-def window_edges(daily: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
-    """Person -> person edges over the window: decayed effort, topic-free, all networks together."""
-    start = snapshot_date - dt.timedelta(days=algorithm.window.days - 1)
-    in_window = daily.where(
-        (F.col("event_date") >= F.lit(start)) & (F.col("event_date") <= F.lit(snapshot_date))
-        & (F.col("topic") == ALL_TOPICS) & (F.col("algorithm_version") == algorithm.version) & (F.col("effort") > 0)
+def graph_edges(reactions: DataFrame) -> DataFrame:
+    """(src, dst, network, weight) from the window's topic-free reactions; anonymous and zero-weight rows left out."""
+    named_actor = ~F.col("anonymous")
+    still_weighs = F.col("effort") > 0
+    return (
+        reactions.where(named_actor & still_weighs)
+        .groupBy(F.col("actor_person").alias("src"), F.col("target_person").alias("dst"), "network")
+        .agg(F.sum("effort").alias("weight"))
     )
-    weighted = in_window.select("actor_person", "target_person", (F.col("effort") * decay(F.col("event_date"), snapshot_date, algorithm.window.half_life_days)).alias("w"))
-    return weighted.groupBy(F.col("actor_person").alias("src"), F.col("target_person").alias("dst")).agg(F.sum("w").alias("weight"))
 
 
-def require_graphframes(spark: SparkSession) -> None:
-    if not graphframes_available(spark):
-        raise JarsMissing(
-            "the authority stage needs the GraphFrames JVM jar (io.graphframes:graphframes-spark4_2.13 + graphx), "
-            f"which is not on this session's classpath: {unavailable_reason('graphframes')}"
-        )
-
-
-def pagerank(spark: SparkSession, edges: DataFrame, damping: float, max_iter: int) -> DataFrame:
-    """Weighted PageRank with GraphFrames Pregel: rank' = (1-d)/N + d * sum(rank_src * w_src->dst / w_src)."""
-    require_graphframes(spark)
-    from graphframes import GraphFrame
-    from graphframes.lib import Pregel
-
-    vertices = edges.select(F.col("src").alias("id")).unionByName(edges.select(F.col("dst").alias("id"))).distinct()
-    out_weight = edges.groupBy("src").agg(F.sum("weight").alias("out_w"))
-    normalised = edges.join(out_weight, on="src", how="inner").select("src", "dst", (F.col("weight") / F.col("out_w")).alias("share"))
-    n = vertices.count()
-    graph = GraphFrame(vertices, normalised)
-    ranks = (
-        graph.pregel.setMaxIter(max_iter)
-        .withVertexColumn("rank", F.lit(1.0 / n), F.lit((1 - damping) / n) + F.lit(damping) * F.coalesce(Pregel.msg(), F.lit(0.0)))
-        .sendMsgToDst(Pregel.src("rank") * Pregel.edge("share"))
-        .aggMsgs(F.sum(Pregel.msg()))
-        .run()
+def network_inflow(edges_by_network: DataFrame, ranks: DataFrame, damping: float) -> DataFrame:
+    """(person_id, network, pagerank): the rank each person received through each network's edges."""
+    out_weight = edges_by_network.groupBy("src").agg(F.sum("weight").alias("out_w"))
+    src_rank = ranks.select(F.col("id").alias("src"), "rank")
+    flows = edges_by_network.join(out_weight, on="src", how="inner").join(src_rank, on="src", how="inner")
+    return flows.groupBy(F.col("dst").alias("person_id"), "network").agg(
+        (F.lit(damping) * F.sum(F.col("rank") * F.col("weight") / F.col("out_w"))).alias("pagerank")
     )
-    return ranks.select(F.col("id").alias("person_id"), F.col("rank").alias("pagerank"))
 
 
-def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date) -> dict[str, int]:
+def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, reactions: DataFrame, population: DataFrame) -> dict[str, float]:
+    """Replace the snapshot's ``authority`` partition rows for this version; ``population``: (person_id) scored candidates."""
     store = TableStore(spark, settings)
-    require_graphframes(spark)
-    edges = window_edges(store.read(DAILY_INTERACTIONS), snapshot_date, algorithm).cache()
-    ranks = pagerank(spark, edges, algorithm.pagerank.damping, algorithm.pagerank.max_iter)
-    out = ranks.select(F.lit(snapshot_date).alias("snapshot_date"), F.lit(algorithm.version).alias("algorithm_version"), "person_id", "pagerank")
-    store.replace_partitions(AUTHORITY, out, f"snapshot_date = DATE'{snapshot_date.isoformat()}' AND algorithm_version = '{algorithm.version}'")
-    stats = {"graph_edges": edges.count()}
-    edges.unpersist()
+    edges_by_network = graph_edges(reactions).cache()
+    edges = edges_by_network.groupBy("src", "dst").agg(F.sum("weight").alias("weight"))
+    pr = algorithm.pagerank
+    result = weighted_pagerank(population.select(F.col("person_id").alias("id")), edges, pr.damping, pr.tol, pr.max_iter, pr.checkpoint_interval)
+    ranks = result.ranks.cache()
+    vertices = ranks.count()
+    overall = ranks.select(F.col("id").alias("person_id"), F.lit(ALL_TOPICS).alias("network"), F.col("rank").alias("pagerank"))
+    rows = overall.unionByName(network_inflow(edges_by_network, ranks, pr.damping)).select(
+        F.lit(snapshot_date).alias("snapshot_date"), F.lit(algorithm.version).alias("algorithm_version"),
+        "person_id", "network", "pagerank", (F.col("pagerank") * F.lit(float(vertices))).alias("authority"),
+    )  # fmt: skip
+    this_snapshot = f"snapshot_date = DATE'{snapshot_date.isoformat()}' AND algorithm_version = '{algorithm.version}'"
+    store.replace_partitions(AUTHORITY, rows, this_snapshot)
+    stats = {"graph_edges": float(edges.count()), "graph_vertices": float(vertices), "pagerank_iterations": float(result.iterations), "pagerank_l1_change": result.l1_change}
+    ranks.unpersist()
+    edges_by_network.unpersist()
     return stats
+
+
+def authority_of(store: TableStore, algorithm: Algorithm, snapshot_date: dt.date) -> DataFrame:
+    """The snapshot's authority rows of this version: (person_id, network, authority); network '_all' = overall."""
+    this_snapshot = (F.col("snapshot_date") == F.lit(snapshot_date)) & (F.col("algorithm_version") == F.lit(algorithm.version))
+    return store.read(AUTHORITY).where(this_snapshot).select("person_id", "network", "authority")

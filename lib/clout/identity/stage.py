@@ -87,6 +87,16 @@ def link_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dict
     return {"link_rows": total, "links_accepted": accepted, "links_quarantined": total - accepted}
 
 
+def anonymous_accounts(settings: Settings) -> list[str]:
+    """Placeholder actors that adapters use for people a source does not name (Stack Exchange's anonymous voters).
+
+    Each stands for many unnamed people: never a person, never scored, never a vertex of the authority graph.
+    """
+    from clout.ingest.adapters import load_adapter
+
+    return sorted({a for conf in settings.networks.values() for a in getattr(load_adapter(conf.adapter), "ANONYMOUS_ACCOUNTS", ())})
+
+
 def accounts_seen(events: DataFrame) -> DataFrame:
     """Every account appearing as actor or target, with the days it was first and last seen."""
     actors = events.select(F.col("actor_account").alias("account_id"), "network", "event_date")

@@ -31,7 +31,7 @@ class GateResult:
         return f"{self.suite}: {state} ({self.evaluated} expectations){tail}"
 
 
-def _expectations(table: str, networks: list[str]):
+def _expectations(table: str, networks: list[str], calibration=None):
     import great_expectations as gx
 
     E = gx.expectations
@@ -81,18 +81,38 @@ def _expectations(table: str, networks: list[str]):
             E.ExpectColumnValuesToBeBetween(column="effort", min_value=0),
         ]
     if table == "scores":
+        # the whole snapshot: one row per person, every score on the scale, suppressed persons at the floor
         return [
             E.ExpectColumnValuesToNotBeNull(column="person_id"),
             E.ExpectColumnValuesToBeUnique(column="person_id"),
             E.ExpectColumnValuesToBeBetween(column="score", min_value=1, max_value=100),
-            E.ExpectColumnMeanToBeBetween(column="score", min_value=30, max_value=50),
+            E.ExpectColumnValuesToBeBetween(column="bot_probability", min_value=0, max_value=1),
+            E.UnexpectedRowsExpectation(
+                unexpected_rows_query="SELECT * FROM {batch} WHERE suppressed AND score > (SELECT min(score) FROM {batch})",
+                description="a suppressed (risky) person is held at the bottom of the scale",
+            ),
+            E.ExpectTableRowCountToBeBetween(min_value=1),
+        ]
+    if table == "scores_calibration":
+        # the calibrated population (not suppressed): the scale's promises, mean and 95th percentile
+        if calibration is None:
+            raise ValueError("the scores_calibration suite needs the algorithm's calibration targets")
+        tolerance = 1.0
+        return [
+            E.ExpectColumnMeanToBeBetween(column="score", min_value=calibration.mean - tolerance, max_value=calibration.mean + tolerance),
+            E.ExpectColumnQuantileValuesToBeBetween(
+                column="score",
+                quantile_ranges={"quantiles": [0.95], "value_ranges": [[calibration.p95 - tolerance, calibration.p95 + tolerance]]},
+            ),
+            E.ExpectColumnValuesToBeBetween(column="score", min_value=calibration.floor, max_value=calibration.ceiling),
             E.ExpectTableRowCountToBeBetween(min_value=1),
         ]
     raise KeyError(f"no suite for table {table!r}")
 
 
-def validate(df: DataFrame, table: str, networks: list[str]) -> GateResult:
-    """Validate ``df`` against the table's suite with a real GE ephemeral context."""
+def validate(df: DataFrame, table: str, networks: list[str], calibration=None) -> GateResult:
+    """Validate ``df`` against the table's suite with a real GE ephemeral context (``calibration``: the
+    algorithm's CalibrationConf, for the scores_calibration suite)."""
     import great_expectations as gx
 
     context = gx.get_context(mode="ephemeral")
@@ -106,7 +126,7 @@ def validate(df: DataFrame, table: str, networks: list[str]) -> GateResult:
     asset = source.add_dataframe_asset(name=table)
     batch_definition = asset.add_batch_definition_whole_dataframe(f"{table}_batch")
     suite = context.suites.add(gx.ExpectationSuite(name=f"clout_{table}"))
-    for expectation in _expectations(table, networks):
+    for expectation in _expectations(table, networks, calibration):
         suite.add_expectation(expectation)
     result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(suite)
     failed = [_describe(r.expectation_config) for r in result.results if not r.success]

@@ -43,25 +43,47 @@ def normal_quantile(p: Column) -> Column:
     return F.when(p < low, lower).when(p > 1 - low, upper).otherwise(central)
 
 
-def percentile(df: DataFrame, column: str, rel_error: float = 1e-5, n: int | None = None) -> DataFrame:
-    """Add ``p`` in (0, 1): the interpolated population percentile of ``column``.
+def _knots(df: DataFrame, column: str, rel_error: float) -> list[tuple[float, float]]:
+    """(value, percentile) knots of the distribution of ``column``, strictly increasing in value.
 
-    Tied values (many people with the same raw score, typically zero) share the middle of their run. The
-    sketch error must be far below the tail probes (1e-5): a coarser sketch flattens the very top.
+    Tied values (many people with the same raw value) share the middle of their run. The sketch error must be
+    far below the tail probes (1e-5): a coarser sketch flattens the very top. At most ``len(PROBES)`` knots come
+    to the driver, whatever the population.
     """
     qs = df.approxQuantile(column, PROBES, rel_error)
     ties: dict[float, list[float]] = {}
-    for prob, value in zip(PROBES, qs):
+    for prob, value in zip(PROBES, qs, strict=True):
         ties.setdefault(value, []).append(prob)
-    pts = sorted((value, sum(probs) / len(probs)) for value, probs in ties.items())
-    x = F.col(column)
-    expr = F.when(x <= F.lit(pts[0][0]), F.lit(pts[0][1]))
-    for (v0, p0), (v1, p1) in zip(pts, pts[1:]):
-        expr = expr.when(x <= F.lit(v1), F.lit(p0) + (x - F.lit(v0)) / F.lit(v1 - v0) * F.lit(p1 - p0))
-    expr = expr.otherwise(F.lit(pts[-1][1]))
+    return sorted((value, sum(probs) / len(probs)) for value, probs in ties.items())
+
+
+def percentile(df: DataFrame, column: str, rel_error: float = 1e-5, n: int | None = None, reference: DataFrame | None = None) -> DataFrame:
+    """Add ``p`` in (0, 1): the interpolated percentile of ``column`` in ``reference`` (default: ``df`` itself).
+
+    Each value is placed in its interval between two knots by a Bucketizer (a binary search on the JVM), and the
+    interval's ends come from a small broadcast table: a constant-size plan whatever the number of knots, where a
+    CASE WHEN per knot outgrew Spark's 64 KB code-generation limit and fell back to interpreted evaluation.
+    """
+    from pyspark.ml.feature import Bucketizer
+
+    knots = _knots(reference if reference is not None else df, column, rel_error)
+    if not knots:  # an empty population: nothing to place
+        return df.withColumn("p", F.lit(0.5))
+    values = [v for v, _ in knots]
+    # bucket 0: below the first knot; bucket i (1..k-1): [v_{i-1}, v_i); bucket k: at or above the last knot
+    intervals = [(0.0, values[0], knots[0][1], values[0], knots[0][1])]
+    intervals += [(float(i), knots[i - 1][0], knots[i - 1][1], knots[i][0], knots[i][1]) for i in range(1, len(knots))]
+    intervals += [(float(len(knots)), values[-1], knots[-1][1], values[-1], knots[-1][1])]
+    spark = df.sparkSession
+    table = spark.createDataFrame(intervals, "_bucket double, _v0 double, _p0 double, _v1 double, _p1 double")
+    bucketizer = Bucketizer(splits=[float("-inf"), *values, float("inf")], inputCol=column, outputCol="_bucket", handleInvalid="keep")
+    x = F.col(column).cast("double")
+    flat = F.col("_v1") == F.col("_v0")
+    interpolated = F.when(flat, F.col("_p0")).otherwise(F.col("_p0") + (x - F.col("_v0")) / (F.col("_v1") - F.col("_v0")) * (F.col("_p1") - F.col("_p0")))
     n = df.count() if n is None else n  # callers ranking several columns of one population count it once
     eps = 0.5 / max(n, 1)  # strictly inside (0, 1) for the normal quantile
-    return df.withColumn("p", F.least(F.greatest(expr, F.lit(eps)), F.lit(1 - eps)))
+    placed = bucketizer.transform(df.withColumn(column, x)).join(F.broadcast(table), on="_bucket", how="left")
+    return placed.withColumn("p", F.least(F.greatest(interpolated, F.lit(eps)), F.lit(1 - eps))).drop("_bucket", "_v0", "_p0", "_v1", "_p1")
 
 
 def to_scale(p: Column, mean: float, p95: float, floor: int, ceiling: int) -> Column:

@@ -1,12 +1,20 @@
-"""The score: reach, amplification and authority over the decayed window, combined and mapped to 1..100.
+"""The score: reach, amplification and authority over the decayed, bot-discounted window, per network and
+combined, mapped to 1..100.
 
-- reach: distinct people who acted on the person's content, each weighted by how recent their last action
-  was (a crowd that has moved on fades out);
-- amplification: decayed effort received per decayed post, with a prior of ``AMPLIFICATION_PRIOR_POSTS``
-  posts so one lucky post from a near-silent account is not a top score;
-- authority: the person's PageRank on the engagement graph (authority table).
-Each part becomes a population percentile; the weighted mean of the percentiles is re-ranked and mapped to
-1..100 by clout.score.calibrate. Audience size (follows) carries no effort weight, so it builds none of it.
+- reach: the people who acted on the person's content, each counted once (a person acting on two networks is
+  one person in the combined reach), weighted by how recent their latest reaction was and by their bot discount;
+  an anonymous placeholder actor stands for as many unnamed people as it has reactions;
+- amplification: decayed, discounted effort received per decayed post, with a prior of
+  ``score.amplification_prior_posts`` posts, so one lucky post from a near-silent account is not a top score;
+- authority: the person's PageRank on the engagement graph (``authority`` table), per network its inflow.
+
+Who is scored: persons who received at least one reaction that still weighs something after the bot discount in
+the window. Everyone else is unscored (nothing they did made anyone act: no evidence to place them); they are
+counted in the ``persons_unscored`` metric, and ``clout explain`` says so. A risky person (account_risk of the
+day) is listed too, with the floor score and ``suppressed`` set, and kept out of the calibration.
+
+Each part becomes a percentile in the scored population; their weighted mean is re-ranked and mapped to 1..100 by
+clout.score.calibrate. Audience size (follows) carries no effort weight, so it builds none of it.
 """
 
 from __future__ import annotations
@@ -19,11 +27,12 @@ from pyspark.sql import functions as F
 
 from clout.aggregate.stage import ALL_TOPICS
 from clout.config import Algorithm, Settings
-from clout.graph.stage import decay
+from clout.graph.stage import authority_of
 from clout.score.calibrate import percentile, to_scale
-from clout.tables import AUTHORITY, DAILY_INTERACTIONS, POSTS_DAILY, SCORES, TableStore
+from clout.tables import POSTS_DAILY, SCORES_STAGING, TableStore
+from clout.window import decay, in_window
 
-AMPLIFICATION_PRIOR_POSTS = 3.0
+PARTS = ("reach", "amplification", "authority")
 
 
 def code_version() -> str:
@@ -35,66 +44,145 @@ def code_version() -> str:
         return __version__
 
 
-def parts(daily: DataFrame, posts: DataFrame, authority: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
-    """One row per person with reach, amplification, authority and the networks they were active on."""
-    start = snapshot_date - dt.timedelta(days=algorithm.window.days - 1)
-    window = (F.col("event_date") >= F.lit(start)) & (F.col("event_date") <= F.lit(snapshot_date))
-    hl = algorithm.window.half_life_days
-    received = daily.where(window & (F.col("topic") == ALL_TOPICS) & (F.col("algorithm_version") == algorithm.version) & (F.col("effort") > 0)).withColumn(
-        "d", decay(F.col("event_date"), snapshot_date, hl)
+def _no_names():
+    return F.array().cast("array<string>")
+
+
+def snapshot_rows(snapshot_date: dt.date, algorithm_version: str):
+    """The rows of one snapshot (date and algorithm version) in scores, scores_staging or score_explanations."""
+    return (F.col("snapshot_date") == F.lit(snapshot_date)) & (F.col("algorithm_version") == F.lit(algorithm_version))
+
+
+def staged(store: TableStore, algorithm_version: str, snapshot_date: dt.date) -> DataFrame:
+    """The snapshot's staged scores (computed, not yet validated or published)."""
+    return store.read(SCORES_STAGING).where(snapshot_rows(snapshot_date, algorithm_version))
+
+
+def reach_contribution() -> DataFrame:
+    """What one reacting actor adds to reach: one person fading with recency, or many unnamed people."""
+    people = F.when(F.col("anonymous"), F.col("reactions")).otherwise(F.col("recency"))
+    return people * F.col("bot_weight")
+
+
+def received(reactions: DataFrame) -> DataFrame:
+    """Per (person_id, network): reach, effort received (after and before the bot discount)."""
+    return reactions.groupBy(F.col("target_person").alias("person_id"), "network").agg(
+        F.sum(reach_contribution()).alias("reach"), F.sum("effort").alias("effort"), F.sum("effort_raw").alias("effort_raw")
     )
-    by_actor = received.groupBy("target_person", "actor_person").agg(F.max("d").alias("recency"), F.sum(F.col("effort") * F.col("d")).alias("effort"))
-    reach = by_actor.groupBy(F.col("target_person").alias("person_id")).agg(F.sum("recency").alias("reach"), F.sum("effort").alias("effort_received"))
-    posted = (
-        posts.where(window)
-        .groupBy("person_id")
-        .agg(F.sum(F.col("posts") * decay(F.col("event_date"), snapshot_date, hl)).alias("posts"), F.collect_set("network").alias("post_networks"))
+
+
+def combined_reach(reactions: DataFrame) -> DataFrame:
+    """Per person: each named actor once across networks (latest reaction, lowest discount), anonymous as counted."""
+    per_actor = reactions.groupBy(F.col("target_person").alias("person_id"), "actor_person", "anonymous").agg(
+        F.max("recency").alias("recency"), F.sum("reactions").alias("reactions"), F.min("bot_weight").alias("bot_weight")
     )
-    acted_on = received.groupBy(F.col("target_person").alias("person_id")).agg(F.collect_set("network").alias("react_networks"))
-    actors = received.select(F.col("actor_person").alias("person_id")).distinct()
-    everyone = reach.select("person_id").unionByName(posted.select("person_id")).unionByName(actors).distinct()
-    auth = authority.where((F.col("snapshot_date") == F.lit(snapshot_date)) & (F.col("algorithm_version") == algorithm.version)).select("person_id", "pagerank")
+    return per_actor.groupBy("person_id").agg(F.sum(reach_contribution()).alias("reach"))
+
+
+def decayed_posts(posts: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
+    """Per (person_id, network): decayed posts in the window (the amplification denominator)."""
+    d = decay(F.col("event_date"), snapshot_date, algorithm.window.half_life_days)
+    return posts.where(in_window(F.col("event_date"), snapshot_date, algorithm.window.days)).groupBy("person_id", "network").agg(F.sum(F.col("posts") * d).alias("posts"))
+
+
+def amplification(effort: str, posts: str, algorithm: Algorithm):
+    return F.col(effort) / (F.coalesce(F.col(posts), F.lit(0.0)) + F.lit(algorithm.score.amplification_prior_posts))
+
+
+def parts(reactions: DataFrame, posts: DataFrame, authority: DataFrame, risk: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
+    """One row per scored or suppressed person: combined parts, per-network parts, networks, risk."""
+    per_network = received(reactions)
+    network_posts = decayed_posts(posts, snapshot_date, algorithm)
+    network_authority = authority.where(F.col("network") != F.lit(ALL_TOPICS))
+    total_effort = per_network.groupBy("person_id").agg(F.sum("effort").alias("effort_total"), F.sum("effort_raw").alias("effort_raw_total"))
+    network_rows = (
+        per_network.join(network_posts, on=["person_id", "network"], how="left")
+        .join(network_authority, on=["person_id", "network"], how="left")
+        .join(total_effort, on="person_id", how="inner")
+        .select(
+            "person_id",
+            F.struct(
+                F.col("network"),
+                F.col("reach"),
+                amplification("effort", "posts", algorithm).alias("amplification"),
+                F.coalesce(F.col("authority"), F.lit(0.0)).alias("authority"),
+                F.when(F.col("effort_total") > 0, F.col("effort") / F.col("effort_total")).otherwise(F.lit(0.0)).alias("effort_share"),
+            ).alias("part"),
+        )
+    )
+    by_person = network_rows.groupBy("person_id").agg(F.array_sort(F.collect_list("part")).alias("network_parts"))
+    all_posts = network_posts.groupBy("person_id").agg(F.sum("posts").alias("posts"), F.collect_set("network").alias("post_networks"))
+    overall_authority = authority.where(F.col("network") == F.lit(ALL_TOPICS)).select("person_id", "authority")
+    scored = total_effort.join(combined_reach(reactions), on="person_id", how="inner").where(F.col("reach") > 0)
+    risky = risk.where(F.coalesce(F.col("is_risky"), F.lit(False))).select("person_id") if algorithm.bots.suppress_risky else risk.limit(0).select("person_id")
+    named_actors = reactions.where(~F.col("anonymous")).select(F.col("actor_person").alias("person_id"))
+    seen = named_actors.unionByName(reactions.select(F.col("target_person").alias("person_id")))
+    risky_seen = risky.join(seen.distinct(), on="person_id", how="inner")
+    population = scored.select("person_id").unionByName(risky_seen).distinct()
     return (
-        everyone.join(reach, on="person_id", how="left")
-        .join(posted, on="person_id", how="left")
-        .join(acted_on, on="person_id", how="left")
-        .join(auth, on="person_id", how="left")
+        population.join(scored, on="person_id", how="left")
+        .join(by_person, on="person_id", how="left")
+        .join(all_posts, on="person_id", how="left")
+        .join(overall_authority, on="person_id", how="left")
+        .join(risk, on="person_id", how="left")
         .select(
             "person_id",
             F.coalesce("reach", F.lit(0.0)).alias("reach"),
-            (F.coalesce("effort_received", F.lit(0.0)) / (F.coalesce("posts", F.lit(0.0)) + F.lit(AMPLIFICATION_PRIOR_POSTS))).alias("amplification"),
-            F.coalesce("pagerank", F.lit(0.0)).alias("authority"),
-            F.array_sort(F.array_union(F.coalesce("post_networks", F.array().cast("array<string>")), F.coalesce("react_networks", F.array().cast("array<string>")))).alias("networks"),
+            amplification("effort_total", "posts", algorithm).alias("amplification"),
+            F.coalesce("authority", F.lit(0.0)).alias("authority"),
+            F.array_sort(F.array_union(F.coalesce("post_networks", _no_names()), F.coalesce(F.col("network_parts.network"), _no_names()))).alias("networks"),
+            F.coalesce("network_parts", F.array().cast(SCORES_STAGING.schema["network_parts"].dataType)).alias("network_parts"),
+            F.coalesce("bot_probability", F.lit(0.0)).alias("bot_probability"),
+            (F.coalesce("is_risky", F.lit(False)) & F.lit(algorithm.bots.suppress_risky)).alias("suppressed"),
         )
+        .withColumn("amplification", F.coalesce("amplification", F.lit(0.0)))
     )
 
 
 def combine(person_parts: DataFrame, algorithm: Algorithm) -> DataFrame:
-    """Percentile of each part -> weighted mean -> calibrated 1..100 score."""
-    weights = algorithm.score.part_weights
+    """Percentile of each part -> weighted mean -> calibrated 1..100 score; suppressed persons at the floor.
+
+    Percentiles are taken in the population that is not suppressed, so a wave of bots does not move anyone else.
+    """
+    weights = algorithm.score.part_weights.model_dump()
     total = sum(weights.values())
-    population = person_parts.count()
+    calibrated_population = person_parts.where(~F.col("suppressed"))
+    population = calibrated_population.count()
     ranked = person_parts
-    for part in ("reach", "amplification", "authority"):
-        ranked = percentile(ranked, part, n=population).withColumnRenamed("p", f"p_{part}")
-    raw = sum(F.col(f"p_{part}") * F.lit(weights.get(part, 0.0) / total) for part in ("reach", "amplification", "authority"))
-    ranked = percentile(ranked.withColumn("raw_score", raw), "raw_score", n=population)
+    for part in PARTS:
+        ranked = percentile(ranked, part, n=population, reference=calibrated_population).withColumnRenamed("p", f"p_{part}")
+    raw = sum(F.col(f"p_{part}") * F.lit(weights[part] / total) for part in PARTS)
+    ranked = ranked.withColumn("raw_score", raw)
+    ranked = percentile(ranked, "raw_score", n=population, reference=ranked.where(~F.col("suppressed")))
     cal = algorithm.calibration
-    return ranked.withColumn("score", to_scale(F.col("p"), cal.mean, cal.p95, cal.floor, cal.ceiling)).drop("p", "p_reach", "p_amplification", "p_authority")
+    calibrated = to_scale(F.col("p"), cal.mean, cal.p95, cal.floor, cal.ceiling)
+    return ranked.withColumn("score", F.when(F.col("suppressed"), F.lit(cal.floor)).otherwise(calibrated).cast("int")).drop("p")
 
 
-def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date) -> dict[str, float]:
+def compute(
+    spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, reactions: DataFrame, risk: DataFrame
+) -> dict[str, float]:
+    """Write the snapshot's scores into ``scores_staging`` (the publish step validates and promotes them)."""
     store = TableStore(spark, settings)
-    person_parts = parts(store.read(DAILY_INTERACTIONS), store.read(POSTS_DAILY), store.read(AUTHORITY), snapshot_date, algorithm).cache()
+    person_parts = parts(reactions, store.read(POSTS_DAILY), authority_of(store, algorithm, snapshot_date), risk, snapshot_date, algorithm).cache()
     scored = combine(person_parts, algorithm).select(
         F.lit(snapshot_date).alias("snapshot_date"),
         F.lit(algorithm.version).alias("algorithm_version"),
-        "person_id", "score", "raw_score", "reach", "amplification", "authority", "networks",
+        "*",
         F.lit(code_version()).alias("code_version"),
     )
-    store.replace_partitions(SCORES, scored, f"snapshot_date = DATE'{snapshot_date.isoformat()}' AND algorithm_version = '{algorithm.version}'")
+    this_snapshot = f"snapshot_date = DATE'{snapshot_date.isoformat()}' AND algorithm_version = '{algorithm.version}'"
+    store.replace_partitions(SCORES_STAGING, scored, this_snapshot)
     person_parts.unpersist()
-    stats = store.read(SCORES).where((F.col("snapshot_date") == F.lit(snapshot_date)) & (F.col("algorithm_version") == algorithm.version)).agg(
-        F.count(F.lit(1)).alias("persons_scored"), F.mean("score").alias("score_mean"), F.percentile_approx("score", 0.95).alias("score_p95")
+    stats = staged(store, algorithm.version, snapshot_date).agg(
+        F.count(F.lit(1)).alias("persons_scored"),
+        F.sum(F.col("suppressed").cast("int")).alias("persons_suppressed"),
+        F.mean("score").alias("score_mean"),
+        F.percentile_approx("score", 0.95).alias("score_p95"),
     ).first()
-    return {"persons_scored": int(stats.persons_scored), "score_mean": float(stats.score_mean or 0), "score_p95": float(stats.score_p95 or 0)}
+    return {
+        "persons_scored": float(stats.persons_scored),
+        "persons_suppressed": float(stats.persons_suppressed or 0),
+        "score_mean": float(stats.score_mean or 0),
+        "score_p95": float(stats.score_p95 or 0),
+    }

@@ -71,7 +71,8 @@ def native_id(network: str, idx: Column) -> Column:
     s = idx.cast("string")
     styles = {
         "mastodon": F.concat(F.lit("user"), s, F.lit("@mastodon.example")),
-        "reddit": F.concat(F.lit("t2_"), F.lower(F.conv(s, 10, 36))),
+        # the bare base-36 id: Reddit's fullname "t2_<id>" is built by the renderer, as Reddit builds it
+        "reddit": F.lower(F.conv(s, 10, 36)),
         "linkedin": F.concat(F.lit("urn:li:person:"), F.upper(F.conv((idx + 90_000_000).cast("string"), 10, 36))),
         "youtube": F.concat(F.lit("UC"), F.lpad(s, 22, "0")),
     }
@@ -80,12 +81,6 @@ def native_id(network: str, idx: Column) -> Column:
 
 def n_bots(spec: SynthSpec) -> int:
     return max(1, spec.n_persons * spec.bot_permille // 1000)
-
-
-def link_id(network: str, idx: Column) -> Column:
-    """The id a link record names: the adapter's account id without the network prefix (Reddit drops 't2_')."""
-    native = native_id(network, idx)
-    return F.regexp_replace(native, "^t2_", "") if network == "reddit" else native
 
 
 def is_bot(idx: Column, spec: SynthSpec) -> Column:
@@ -223,7 +218,7 @@ def generate(spark: SparkSession, settings: Settings, spec: SynthSpec) -> dict:
     )
     native = None
     for name in renderers:
-        expr = link_id(name, F.col("idx"))
+        expr = native_id(name, F.col("idx"))  # a link names the native id: the account id without "<network>:"
         native = F.when(F.col("network") == name, expr) if native is None else native.when(F.col("network") == name, expr)
     linked = (
         accounts.withColumn("native", native)

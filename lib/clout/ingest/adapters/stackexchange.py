@@ -81,6 +81,8 @@ from clout.ingest.adapters.base import (
 
 NETWORK = "stackexchange"
 ANONYMOUS = f"{NETWORK}:anonymous"
+# placeholder actors standing for many unnamed people: never a person, never scored (clout.identity)
+ANONYMOUS_ACCOUNTS = (ANONYMOUS,)
 EVENT_FILES = ("posts", "comments", "votes")
 _FILE_NAME = r"(?i)^(posts|comments|votes)\.xml(\.gz|\.bz2)?$"
 VOTE_ACTIONS = {2: "vote_up", 3: "vote_down", 5: "like"}

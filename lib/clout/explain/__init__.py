@@ -1,0 +1,1 @@
+"""Explanations: why each score is what it is."""

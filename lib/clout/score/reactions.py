@@ -1,0 +1,58 @@
+"""Reactions in a snapshot's window, per (network, topic, actor, target), decayed and bot-discounted.
+
+The one source graph, score and explanations read: the same rows build the authority graph, the reach and
+amplification parts, and the explanation of both, so the three can never disagree about what counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from clout.aggregate.stage import ALL_TOPICS
+from clout.bots.discount import no_risk, person_risk, reaction_weight
+from clout.config import Algorithm
+from clout.tables import ACCOUNT_RISK, ACCOUNTS, TableStore
+from clout.window import decay, in_window
+
+REACTION_COLUMNS = (
+    "network", "topic", "actor_person", "target_person", "anonymous", "recency", "reactions", "effort_raw", "effort", "bot_weight",
+)  # fmt: skip
+
+
+def window_reactions(
+    daily: DataFrame, risk: DataFrame, snapshot_date: dt.date, algorithm: Algorithm, anonymous: list[str], topics: bool = False
+) -> DataFrame:
+    """Window rows of ``daily_interactions`` (topic '_all', or every real topic with ``topics``), one per
+    (network, topic, actor, target):
+
+    - ``recency``: decay of the actor's latest reaction to the target (reach counts people, fading as they move on);
+    - ``reactions``: decayed number of reactions (an anonymous actor stands for that many unnamed people);
+    - ``effort_raw`` / ``effort``: decayed effort before / after the actor's bot discount (``bot_weight``).
+    """
+    this_version = F.col("algorithm_version") == F.lit(algorithm.version)
+    takes_effort = F.col("effort") > 0  # vote_down, follow: no reaction to build on
+    wanted_topic = (F.col("topic") != F.lit(ALL_TOPICS)) if topics else (F.col("topic") == F.lit(ALL_TOPICS))
+    in_scope = in_window(F.col("event_date"), snapshot_date, algorithm.window.days) & this_version & takes_effort & wanted_topic
+    d = decay(F.col("event_date"), snapshot_date, algorithm.window.half_life_days)
+    per_pair = (
+        daily.where(in_scope)
+        .groupBy("network", "topic", "actor_person", "target_person")
+        .agg(F.max(d).alias("recency"), F.sum(F.col("actions") * d).alias("reactions"), F.sum(F.col("effort") * d).alias("effort_raw"))
+    )
+    actor_risk = risk.select(F.col("person_id").alias("actor_person"), "bot_probability", "is_risky")
+    weighted = per_pair.join(actor_risk, on="actor_person", how="left").withColumn("bot_weight", reaction_weight(algorithm))
+    return weighted.select(
+        "network", "topic", "actor_person", "target_person",
+        F.col("actor_person").isin(*anonymous).alias("anonymous") if anonymous else F.lit(False).alias("anonymous"),
+        "recency", "reactions", "effort_raw", (F.col("effort_raw") * F.col("bot_weight")).alias("effort"), "bot_weight",
+    )  # fmt: skip
+
+
+def snapshot_risk(store: TableStore, snapshot_date: dt.date, bots: bool = True) -> DataFrame:
+    """Per-person risk of the snapshot day from ``account_risk``; nobody assessed without ``bots`` or before any risk run."""
+    if bots and store.exists(ACCOUNT_RISK):
+        return person_risk(store.read(ACCOUNT_RISK), store.read(ACCOUNTS), snapshot_date)
+    return no_risk(store.spark)
