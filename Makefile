@@ -47,8 +47,12 @@ $(JARS)/graphframes/.resolved: jvm/pom.xml $(VENV)/.installed
 	@ls $(JARS)/graphframes/graphframes-spark4_*.jar $(JARS)/graphframes/graphframes-graphx-spark4_*.jar >/dev/null
 	@touch $@
 
+# A new store has no bot model yet: the first daily run trains one (bots.train_if_missing). The demo trains on
+# two smaller generated days than conf's default so that set-up, generation, training and the day fit in minutes.
+DEMO_TRAINING := --set 'bots.training.days=[{date: 2026-01-05, events: 40000, persons: 600, bot_permille: 40, bot_event_share: 0.04, seed: 101}, {date: 2026-01-06, events: 40000, persons: 1500, bot_permille: 10, bot_event_share: 0.04, seed: 102}]' --set bots.classifier.folds=3
+
 demo: setup
-	$(PY) -m clout.cli demo --env local --date $(DEMO_DATE) --events $(DEMO_EVENTS)
+	$(PY) -m clout.cli demo --env local --date $(DEMO_DATE) --events $(DEMO_EVENTS) $(DEMO_TRAINING)
 
 test: setup
 	$(PY) -m pytest tests

@@ -7,8 +7,6 @@ import pytest
 
 from clout.graph.pagerank import PageRankResult, weighted_pagerank
 
-pytestmark = pytest.mark.graphframes
-
 D = 0.85
 ISOLATED = "person:iso"
 DANGLING = "person:p6"

@@ -158,3 +158,16 @@ def test_score_prefers_engaged_expert_over_passive_celebrity(spark, algo):
     scores = {r.person_id: r.score for r in combine(parts(reactions, posted, authority, risk, D, algo), algo).collect()}
     assert scores["expert"] > scores["celebrity"]
     assert all(1 <= s <= 100 for s in scores.values())
+
+
+def test_anonymous_voters_count_as_people_reached_but_are_never_scored(spark, algo):
+    rows = [(D, "stackexchange", "stackexchange:anonymous", "stackexchange:7", "vote_up", "_all", 5, 10.0, "v1")]
+    rows += [(D, "stackexchange", "stackexchange:8", "stackexchange:7", "comment", "_all", 1, 4.0, "v1")]
+    daily = spark.createDataFrame(rows, DAILY)
+    posted = spark.createDataFrame([], "event_date date, network string, person_id string, posts long")
+    authority = spark.createDataFrame([], "person_id string, network string, authority double")
+    risk = spark.createDataFrame([], "person_id string, bot_probability double, is_risky boolean")
+    reactions = window_reactions(daily, risk, D, algo, ["stackexchange:anonymous"])
+    scored = {r.person_id: r for r in parts(reactions, posted, authority, risk, D, algo).collect()}
+    assert set(scored) == {"stackexchange:7"}  # the commenter received nothing; the placeholder is nobody
+    assert scored["stackexchange:7"].reach == pytest.approx(5 + 1)  # five unnamed voters and one commenter
