@@ -6,6 +6,7 @@ one place.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
@@ -200,12 +201,8 @@ SCORES = TableSpec(
 )
 # The day's scores are computed here first; only a snapshot that passed its quality suite replaces the published
 # partition of ``scores``.
-SCORES_STAGING = TableSpec(
-    "scores_staging",
-    _s(*SCORE_FIELDS),
-    partition_by=("snapshot_date", "algorithm_version"),
-    keys=("snapshot_date", "algorithm_version", "person_id"),
-    description="scores computed for a snapshot, not yet validated; the publish step copies them to scores",
+SCORES_STAGING = dataclasses.replace(
+    SCORES, name="scores_staging", description="scores computed for a snapshot, not yet validated; the publish step copies them to scores"
 )
 
 SHARE = lambda name: T.StructType([T.StructField(name, STR, True), T.StructField("share", DBL, True)])  # noqa: E731

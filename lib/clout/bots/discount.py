@@ -14,8 +14,6 @@ from pyspark.sql import functions as F
 
 from clout.config import Algorithm
 
-PERSON_RISK_COLUMNS = ("person_id", "bot_probability", "is_risky")
-
 
 def person_risk(account_risk: DataFrame, accounts: DataFrame, day: dt.date) -> DataFrame:
     """(person_id, bot_probability, is_risky) for every person with an assessed account on ``day``."""

@@ -257,6 +257,16 @@ def _check_no_future_aggregates(spark: SparkSession, lake: Settings, algorithm: 
 # ---------------------------------------------------------------- figures
 
 
+def measure_into(validation: Validation, people: DataFrame, measure) -> None:
+    """Run a dataset's ``measure(people) -> (figures, info)`` once on the cached population; keep both on ``validation``."""
+    people = people.cache()
+    try:
+        validation.figures, info = measure(people)
+    finally:
+        people.unpersist()
+    validation.info |= info
+
+
 def spearman(population: DataFrame, truth: str, predictors: list[str]) -> dict[str, float]:
     """Spearman's rank correlation of each predictor with ``truth`` (ties get their average rank)."""
     columns = [truth, *predictors]

@@ -35,6 +35,7 @@ from clout.validate.common import (
     event_days,
     ingest_dump,
     log_outcome,
+    measure_into,
     record,
     scratch_lake,
     score_window,
@@ -132,12 +133,7 @@ def validate_higgs(
             reactions = person_reactions(with_persons(events, store.read(ACCOUNTS)))
             history = received(reactions, HISTORY_FIRST, SNAPSHOT)
             future = received(reactions, SNAPSHOT + dt.timedelta(days=1), TRUTH_LAST)
-            people = population(history, future, scores).cache()
-            try:
-                validation.figures, info = measure(people)
-            finally:
-                people.unpersist()
-            validation.info |= info
+            measure_into(validation, population(history, future, scores), measure)
         validation.seconds = clock.seconds | {"total": clock.total()}
         log_outcome(validation)
     return validation

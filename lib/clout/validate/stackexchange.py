@@ -37,6 +37,7 @@ from clout.validate.common import (
     ingest_dump,
     log_new_params,
     log_outcome,
+    measure_into,
     record,
     scratch_lake,
     score_window,
@@ -162,12 +163,7 @@ def validate_stackexchange(
         with clock.step("measure"):
             store = TableStore(spark, lake)
             events = with_persons(store.read(EVENTS).where(F.col("network") == F.lit(NETWORK)), store.read(ACCOUNTS))
-            people = population(authors(events), reputations(spark, users), received(events), scores).cache()
-            try:
-                validation.figures, info = measure(people)
-            finally:
-                people.unpersist()
-            validation.info |= info
+            measure_into(validation, population(authors(events), reputations(spark, users), received(events), scores), measure)
         validation.seconds = clock.seconds | {"total": clock.total()}
         log_outcome(validation)
     return validation
