@@ -49,6 +49,11 @@ HISTORY_FIRST = dt.date(2012, 7, 1)
 SNAPSHOT = dt.date(2012, 7, 4)
 TRUTH_LAST = dt.date(2012, 7, 7)
 BASELINES = ["reactions", "distinct_reactors"]
+# Evidence levels of the breakdown: the same Spearman within persons reacted to by at least k people. Most of
+# the population was reacted to by one person and most of the truth is 0, so the whole-population figure is
+# dominated by how a predictor orders that mass of ties (a tie-break by a weak signal costs more rank variance
+# than it brings covariance); the breakdown shows how each predictor orders people with more evidence.
+EVIDENCE_LEVELS = (3, 10)
 
 
 def person_reactions(events_with_persons: DataFrame) -> DataFrame:
@@ -102,7 +107,18 @@ def measure(people: DataFrame) -> tuple[list[Figure], dict[str, float]]:
     info = {key: float(value or 0) for key, value in counts.asDict().items()}
     info |= {f"spearman_{d}": rho[d] for d in DIAGNOSTICS} | {f"top100_{d}": overlap[d] for d in DIAGNOSTICS}
     info |= tie_info(people, "truth", "truth") | tie_info(people, CLOUT, "clout")
+    info |= evidence_breakdown(people, predictors)
     return figures, info
+
+
+def evidence_breakdown(people: DataFrame, predictors: list[str]) -> dict[str, float]:
+    """Spearman of every predictor within persons reacted to by at least k distinct people (k in EVIDENCE_LEVELS)."""
+    out: dict[str, float] = {}
+    for k in EVIDENCE_LEVELS:
+        enough_evidence = F.col("distinct_reactors") >= F.lit(k)
+        rho = spearman(people.where(enough_evidence), "truth", predictors)
+        out |= {f"spearman_min{k}reactors_{name}": value for name, value in rho.items()}
+    return out
 
 
 def validate_higgs(

@@ -129,6 +129,10 @@ def measure(people: DataFrame) -> tuple[list[Figure], dict[str, float]]:
     ).first()
     info = {key: float(value or 0) for key, value in counts.asDict().items()}
     info |= {"lowest_reputation": float(lowest or 0)} | {f"spearman_{d}": rho[d] for d in DIAGNOSTICS}
+    # the same figure without the persons at exactly the association bonus, whose Reputation was earned elsewhere
+    earned_here = F.col("reputation") != F.lit(ASSOCIATION_BONUS_REPUTATION)
+    rho_earned = spearman(people.where(earned_here), "reputation", [CLOUT, *DIAGNOSTICS, *BASELINES])
+    info |= {f"spearman_without_association_bonus_{name}": value for name, value in rho_earned.items()}
     return [Figure("spearman", rho[CLOUT], {b: rho[b] for b in BASELINES})], info
 
 
