@@ -11,9 +11,9 @@ DEMO_EVENTS ?= 1200000
 export GX_ANALYTICS_ENABLED := false
 export PYSPARK_PYTHON := $(abspath $(PY))
 
-.PHONY: setup demo test bench clean-data help
+.PHONY: setup demo test lint bench clean-data help
 help:
-	@echo "make setup | demo | test | bench | clean-data"
+	@echo "make setup | demo | test | lint | bench | clean-data"
 
 setup: $(VENV)/.installed $(JARS)/delta/.resolved $(JARS)/graphframes/.resolved
 
@@ -54,7 +54,13 @@ DEMO_TRAINING := --set 'bots.training.days=[{date: 2026-01-05, events: 40000, pe
 demo: setup
 	$(PY) -m clout.cli demo --env local --date $(DEMO_DATE) --events $(DEMO_EVENTS) $(DEMO_TRAINING)
 
-test: setup
+# Lint and format are checked before the tests (ruff's settings are in pyproject.toml).
+LINTED := lib tests jobs bench
+lint: setup
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+
+test: lint
 	$(PY) -m pytest tests
 
 bench: setup

@@ -19,15 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from pyspark.sql import functions as F  # noqa: E402
+from pyspark.sql import functions as F
 
-from clout.bots.classifier import train, truth_accounts  # noqa: E402
-from clout.bots.stage import score_accounts  # noqa: E402
-from clout.config import load_settings  # noqa: E402
-from clout.ingest.stage import ingest  # noqa: E402
-from clout.session import build_session  # noqa: E402
-from clout.synth.generator import SynthSpec, generate  # noqa: E402
-from clout.tables import ACCOUNT_RISK, TableStore  # noqa: E402
+from clout.bots.classifier import train, truth_accounts
+from clout.bots.stage import score_accounts
+from clout.config import load_settings
+from clout.ingest.stage import ingest
+from clout.session import build_session
+from clout.synth.generator import SynthSpec, generate
+from clout.tables import ACCOUNT_RISK, TableStore
 
 
 def main() -> int:
@@ -41,8 +41,14 @@ def main() -> int:
     day = dt.date(2026, 11, 20)
     settings = load_settings(
         "local",
-        [f"storage.root={root}/lake", f"storage.landing={root}/landing", f"storage.checkpoint_dir={root}/ckpt",
-         f"mlflow.tracking_uri=sqlite:///{root}/mlflow.db", f"mlflow.artifact_root={root}/mlartifacts", *args.overrides],
+        [
+            f"storage.root={root}/lake",
+            f"storage.landing={root}/landing",
+            f"storage.checkpoint_dir={root}/ckpt",
+            f"mlflow.tracking_uri=sqlite:///{root}/mlflow.db",
+            f"mlflow.artifact_root={root}/mlartifacts",
+            *args.overrides,
+        ],
     )
     spark = build_session(settings, "bots-report")
 
@@ -50,13 +56,18 @@ def main() -> int:
     report = train(spark, settings)
     train_s = time.monotonic() - t0
     folds = settings.bots.classifier.folds
-    print(f"training (both models, {len(settings.bots.training.days)} generated training days): {train_s:.0f}s "
-          f"({', '.join(f'{k} {v:.0f}s' for k, v in report.seconds.items())}); MLflow run {report.run_id}")
+    print(
+        f"training (both models, {len(settings.bots.training.days)} generated training days): {train_s:.0f}s "
+        f"({', '.join(f'{k} {v:.0f}s' for k, v in report.seconds.items())}); MLflow run {report.run_id}"
+    )
     print(f"cresci-2015 rows rejected while parsing: {report.rejected or 'none'}")
     for m in report.models.values():
         source = "cresci-2015 genuine vs fake followers" if m.kind == "profile" else "generated training days, planted bots"
         print(f"\n{m.kind} model ({source}); rows {m.rows}")
-        print(f"  {folds}-fold CV on the training split: " + "  ".join(f"{k} {m.cv[f'{k}_mean']:.4f} +- {m.cv[f'{k}_std']:.4f}" for k in ("auc", "f1", "precision", "recall")))
+        print(
+            f"  {folds}-fold CV on the training split: "
+            + "  ".join(f"{k} {m.cv[f'{k}_mean']:.4f} +- {m.cv[f'{k}_std']:.4f}" for k in ("auc", "f1", "precision", "recall"))
+        )
         print("  held-out split:                  " + "  ".join(f"{k} {m.heldout[k]:.4f}" for k in ("auc", "f1", "precision", "recall")))
         top = sorted(m.importances.items(), key=lambda kv: -kv[1])[:5]
         print("  top features: " + ", ".join(f"{k} {v:.3f}" for k, v in top))
@@ -71,16 +82,27 @@ def main() -> int:
     labelled = risk.join(truth_accounts(truth, meta["networks"]), on=["network", "account"], how="inner")
     bot, by_rule = F.col("label") == 1.0, F.exists("reasons", lambda r: ~r.startswith("classifier:"))
     c = labelled.agg(
-        *[F.sum(cond.cast("long")).alias(name) for name, cond in {
-            "tp": F.col("is_risky") & bot, "fp": F.col("is_risky") & ~bot, "fn": ~F.col("is_risky") & bot,
-            "tp_classifier": (F.col("probability") >= settings.bots.threshold) & bot, "fp_classifier": (F.col("probability") >= settings.bots.threshold) & ~bot,
-            "tp_rules": by_rule & bot, "fp_rules": by_rule & ~bot, "bots": bot,
-        }.items()],
+        *[
+            F.sum(cond.cast("long")).alias(name)
+            for name, cond in {
+                "tp": F.col("is_risky") & bot,
+                "fp": F.col("is_risky") & ~bot,
+                "fn": ~F.col("is_risky") & bot,
+                "tp_classifier": (F.col("probability") >= settings.bots.threshold) & bot,
+                "fp_classifier": (F.col("probability") >= settings.bots.threshold) & ~bot,
+                "tp_rules": by_rule & bot,
+                "fp_rules": by_rule & ~bot,
+                "bots": bot,
+            }.items()
+        ],
         F.count(F.lit(1)).alias("accounts"),
     ).first()
-    print(f"\nevaluation day: {args.events:,} generated events (seed {args.seed}), {meta['n_persons']:,} persons on {len(meta['networks'])} networks; "
-          f"generate + ingest + score {score_s:.0f}s")
-    print(f"  accounts scored {counts['accounts_scored']:,}; planted bot accounts {c.bots:,}; risky {counts['accounts_risky']:,} {dict((k, v) for k, v in counts.items() if k.startswith('risky_'))}")
+    print(
+        f"\nevaluation day: {args.events:,} generated events (seed {args.seed}), {meta['n_persons']:,} persons on {len(meta['networks'])} networks; "
+        f"generate + ingest + score {score_s:.0f}s"
+    )
+    risky_by_reason = {k: v for k, v in counts.items() if k.startswith("risky_")}
+    print(f"  accounts scored {counts['accounts_scored']:,}; planted bot accounts {c.bots:,}; risky {counts['accounts_risky']:,} {risky_by_reason}")
     print(f"  classifier + rules: precision {c.tp / max(1, c.tp + c.fp):.4f}  recall {c.tp / max(1, c.bots):.4f}  (tp {c.tp}, fp {c.fp}, fn {c.fn})")
     print(f"  classifier alone:   precision {c.tp_classifier / max(1, c.tp_classifier + c.fp_classifier):.4f}  recall {c.tp_classifier / max(1, c.bots):.4f}")
     print(f"  rules alone:        precision {c.tp_rules / max(1, c.tp_rules + c.fp_rules):.4f}  recall {c.tp_rules / max(1, c.bots):.4f}")

@@ -26,17 +26,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from pyspark import StorageLevel  # noqa: E402
-from pyspark.sql import functions as F  # noqa: E402
-from pyspark.sql import types as T  # noqa: E402
+from pyspark import StorageLevel
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
-from clout.config import load_settings  # noqa: E402
-from clout.ingest.adapters import load_adapter  # noqa: E402
-from clout.ingest.adapters.base import CORRUPT, parse_json, read_lines  # noqa: E402
-from clout.ingest.stage import _candidates, discover, ingest  # noqa: E402
-from clout.ingest.validate import with_row_reasons  # noqa: E402
-from clout.session import build_session  # noqa: E402
-from clout.synth.generator import SynthSpec, generate  # noqa: E402
+from clout.config import load_settings
+from clout.ingest.adapters import load_adapter
+from clout.ingest.adapters.base import CORRUPT, parse_json, read_lines
+from clout.ingest.stage import _candidates, discover, ingest
+from clout.ingest.validate import with_row_reasons
+from clout.session import build_session
+from clout.synth.generator import SynthSpec, generate
 
 
 def main() -> int:
@@ -116,7 +116,9 @@ def main() -> int:
     print(f"  throughput            : {s['events_emitted'] / ingest_s:,.0f} events/s ({s['records'] / ingest_s:,.0f} records/s)")
     print(f"  accepted/quarantined  : {s['accepted']:,} / {s['quarantined']:,}  reconciled={report.reconciled}")
     print(f"  ratio to baselines    : {ingest_s / base_s:.1f}x a plain read, {ingest_s / parse_s:.2f}x parse+checks alone")
-    print(f"floor parse, file source: {json_lines:,} JSON lines, record fields, no-op sink, in {file_source_s:.1f}s ({json_lines / file_source_s:,.0f} lines/s)")
+    print(
+        f"floor parse, file source: {json_lines:,} JSON lines, record fields, no-op sink, in {file_source_s:.1f}s ({json_lines / file_source_s:,.0f} lines/s)"
+    )
     print(f"floor parse, from_json  : {json_lines:,} JSON lines, record fields, no-op sink, in {from_json_s:.1f}s ({json_lines / from_json_s:,.0f} lines/s)")
     print(f"floor Delta write       : {stored:,} accepted rows from memory in {write_floor_s:.1f}s ({stored / write_floor_s:,.0f} rows/s)")
     for label, parse_s_floor in (("file source", file_source_s), ("from_json", from_json_s)):

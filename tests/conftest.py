@@ -11,8 +11,8 @@ import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-from clout.config import load_settings  # noqa: E402
-from clout.session import build_session  # noqa: E402
+from clout.config import load_settings
+from clout.session import build_session
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"

@@ -17,7 +17,7 @@ from clout.synth.schema import SYNTH_ACTION
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 ADAPTERS = {m.NETWORK: m for m in (reddit, mastodon, foursquare, discourse)}
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _rows(candidates):
@@ -26,14 +26,14 @@ def _rows(candidates):
         "event_id", "action", "actor_account", "target_account",
         F.date_format("event_time", "yyyy-MM-dd HH:mm:ss.SSSSSS").alias("t"), "topics", "parse_error",
     ).collect()  # fmt: skip
-    return sorted((tuple(r[:5]) + (list(r.topics), r.parse_error) for r in picked), key=repr)
+    return sorted(((*tuple(r[:5]), list(r.topics), r.parse_error) for r in picked), key=repr)
 
 
 def _sample(spark, network):
     return ADAPTERS[network].to_events(read_lines(spark, [str(SAMPLES / f"{network}.jsonl")]))
 
 
-def T(hms: str) -> str:  # noqa: N802 - reads like a literal
+def T(hms: str) -> str:
     return f"2026-11-20 {hms}" + ("" if "." in hms else ".000000")
 
 
@@ -52,34 +52,87 @@ GOLDEN = {
         (None, None, None, None, None, [], "no_events"),  # t5 subreddit
     ],
     "mastodon": [
-        ("mastodon:https://mastodon.social/users/alice/statuses/1001:post", "post", "mastodon:alice@mastodon.social", None,
-         T("08:00:00"), ["cern", "physics"], None),
-        ("mastodon:https://mastodon.social/users/alice/statuses/1001:mention:bob@fosstodon.org", "mention",
-         "mastodon:alice@mastodon.social", "mastodon:bob@fosstodon.org", T("08:00:00"), ["cern", "physics"], None),
-        ("mastodon:https://fosstodon.org/users/bob/statuses/2002:reply", "reply", "mastodon:bob@fosstodon.org",
-         "mastodon:alice@mastodon.social", T("08:05:00"), [], None),
+        (
+            "mastodon:https://mastodon.social/users/alice/statuses/1001:post",
+            "post",
+            "mastodon:alice@mastodon.social",
+            None,
+            T("08:00:00"),
+            ["cern", "physics"],
+            None,
+        ),
+        (
+            "mastodon:https://mastodon.social/users/alice/statuses/1001:mention:bob@fosstodon.org",
+            "mention",
+            "mastodon:alice@mastodon.social",
+            "mastodon:bob@fosstodon.org",
+            T("08:00:00"),
+            ["cern", "physics"],
+            None,
+        ),
+        (
+            "mastodon:https://fosstodon.org/users/bob/statuses/2002:reply",
+            "reply",
+            "mastodon:bob@fosstodon.org",
+            "mastodon:alice@mastodon.social",
+            T("08:05:00"),
+            [],
+            None,
+        ),
         # the reply's own mention of alice is not counted again; carol's is ('/@carol' form, host lower-cased)
-        ("mastodon:https://fosstodon.org/users/bob/statuses/2002:mention:carol@mastodon.social", "mention",
-         "mastodon:bob@fosstodon.org", "mastodon:carol@mastodon.social", T("08:05:00"), [], None),
-        ("mastodon:https://mastodon.social/users/carol/statuses/3003/activity:share", "share", "mastodon:carol@mastodon.social",
-         "mastodon:alice@mastodon.social", T("08:06:00"), [], None),
-        ("mastodon:https://hachyderm.io/users/dave#likes/77:like", "like", "mastodon:dave@hachyderm.io",
-         "mastodon:alice@mastodon.social", T("09:00:00"), ["physics"], None),
-        ("mastodon:https://hachyderm.io/0b6c8f1e-follow:follow", "follow", "mastodon:dave@hachyderm.io",
-         "mastodon:alice@mastodon.social", T("09:30:00"), [], None),
+        (
+            "mastodon:https://fosstodon.org/users/bob/statuses/2002:mention:carol@mastodon.social",
+            "mention",
+            "mastodon:bob@fosstodon.org",
+            "mastodon:carol@mastodon.social",
+            T("08:05:00"),
+            [],
+            None,
+        ),
+        (
+            "mastodon:https://mastodon.social/users/carol/statuses/3003/activity:share",
+            "share",
+            "mastodon:carol@mastodon.social",
+            "mastodon:alice@mastodon.social",
+            T("08:06:00"),
+            [],
+            None,
+        ),
+        (
+            "mastodon:https://hachyderm.io/users/dave#likes/77:like",
+            "like",
+            "mastodon:dave@hachyderm.io",
+            "mastodon:alice@mastodon.social",
+            T("09:00:00"),
+            ["physics"],
+            None,
+        ),
+        (
+            "mastodon:https://hachyderm.io/0b6c8f1e-follow:follow",
+            "follow",
+            "mastodon:dave@hachyderm.io",
+            "mastodon:alice@mastodon.social",
+            T("09:30:00"),
+            [],
+            None,
+        ),
         (None, "activity:Undo", "mastodon:dave@hachyderm.io", None, T("10:00:00"), [], "unknown_action"),
     ],
     "foursquare": [
         ("foursquare:5f1a00000000000000000c01:checkin", "checkin", "foursquare:11", None, T("08:00:00"), ["café", "coffee shop"], None),
-        ("foursquare:5f1a00000000000000000c01:checkin_tag:12", "checkin_tag", "foursquare:11", "foursquare:12", T("08:00:00"),
-         ["café", "coffee shop"], None),
-        ("foursquare:5f1a00000000000000000c01:checkin_tag:13", "checkin_tag", "foursquare:11", "foursquare:13", T("08:00:00"),
-         ["café", "coffee shop"], None),
-        ("foursquare:5f1a00000000000000000c02:checkin_tag:14", "checkin_tag", "foursquare:15", "foursquare:14", T("08:06:40"),
-         ["tech startup"], None),
+        ("foursquare:5f1a00000000000000000c01:checkin_tag:12", "checkin_tag", "foursquare:11", "foursquare:12", T("08:00:00"), ["café", "coffee shop"], None),
+        ("foursquare:5f1a00000000000000000c01:checkin_tag:13", "checkin_tag", "foursquare:11", "foursquare:13", T("08:00:00"), ["café", "coffee shop"], None),
+        ("foursquare:5f1a00000000000000000c02:checkin_tag:14", "checkin_tag", "foursquare:15", "foursquare:14", T("08:06:40"), ["tech startup"], None),
         ("foursquare:like:12:5f1a00000000000000000c01", "like", "foursquare:12", "foursquare:11", T("08:10:00"), ["coffee shop"], None),
-        ("foursquare:5f1a00000000000000000c01:comment:5f1a0000000000000000cm01", "comment", "foursquare:13", "foursquare:11",
-         T("08:11:40"), ["coffee shop"], None),
+        (
+            "foursquare:5f1a00000000000000000c01:comment:5f1a0000000000000000cm01",
+            "comment",
+            "foursquare:13",
+            "foursquare:11",
+            T("08:11:40"),
+            ["coffee shop"],
+            None,
+        ),
         ("foursquare:5f1a00000000000000000c03:checkin", "checkin", "foursquare:13", None, T("08:13:20"), [], None),
     ],
     "discourse": [
@@ -114,10 +167,7 @@ def test_every_record_yields_a_candidate(spark, network):
 
 
 def test_golden_sample_content_ids(spark):
-    ids = {
-        r.event_id: (r.content_id, r.target_content_id)
-        for r in _sample(spark, "reddit").where("event_id is not null").collect()
-    }
+    ids = {r.event_id: (r.content_id, r.target_content_id) for r in _sample(spark, "reddit").where("event_id is not null").collect()}
     assert ids["reddit:t1_c2:reply"] == ("t1_c2", "t1_c1")
     assert ids["reddit:vote:d4:t1_c1:vote_down"] == (None, "t1_c1")
     masto = {r.action: r.target_content_id for r in _sample(spark, "mastodon").where("action in ('reply', 'share', 'like')").collect()}
@@ -141,7 +191,9 @@ BAD = {
         '{"kind":"t3","data":{"id":"p9","author_fullname":"t2_x","created_utc":99999999999999999999,"subreddit":"x","title":"t"}}': "wrong_type",
         '{"kind":"vote","data":{"voter_fullname":"t2_x","thing_id":"t3_p1","thing_author_fullname":"t2_y","dir":"up","created_utc":1795161600}}': "wrong_type",
         '{"kind":"vote","data":{"voter_fullname":"t2_x","thing_id":"t3_p1","thing_author_fullname":"t2_y","dir":2,"created_utc":1795161600}}': "unknown_action",
-        '{"kind":"t1","data":{"id":"c7","author_fullname":"t2_x","created_utc":1795161600,"parent_id":"t5_2qh","parent_author_fullname":"t2_y"}}': "unknown_action",
+        (
+            '{"kind":"t1","data":{"id":"c7","author_fullname":"t2_x","created_utc":1795161600,"parent_id":"t5_2qh","parent_author_fullname":"t2_y"}}'
+        ): "unknown_action",
         '{"kind":"t8","data":{"id":"z"}}': "unknown_action",
     },
     "mastodon": {
@@ -260,10 +312,7 @@ def test_render_round_trip(spark, lines_df, network):
 
     raw, _ = lines_df(lines, f"{network}-rendered.jsonl")
     out = adapter.to_events(raw)
-    got = [
-        (r.action, r.actor_account, r.target_account, r.event_time, sorted(r.topics), r.parse_error)
-        for r in out.collect()
-    ]
+    got = [(r.action, r.actor_account, r.target_account, r.event_time, sorted(r.topics), r.parse_error) for r in out.collect()]
     want = [
         (r.action, f"{network}:{r.actor_native}", None if r.target_native is None else f"{network}:{r.target_native}",
          r.event_time, sorted(r.topics), None)

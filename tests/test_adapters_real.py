@@ -12,7 +12,6 @@ import datetime as dt
 import gzip
 
 import pytest
-from conftest import DATASETS, SAMPLES, settings_for
 from pyspark.sql import functions as F
 
 from clout.ingest.adapters import higgs, load_adapter, read_raw, stackexchange
@@ -20,6 +19,7 @@ from clout.ingest.adapters.base import CANDIDATE_COLUMNS, read_lines
 from clout.ingest.stage import ingest
 from clout.ingest.validate import mark_batch_duplicates, with_row_reasons
 from clout.tables import EVENTS, QUARANTINE, TableStore
+from conftest import DATASETS, SAMPLES, settings_for
 
 FOUNDED = {"higgs": dt.date(2006, 3, 21), "stackexchange": dt.date(2008, 9, 15)}
 NOW = dt.datetime(2026, 11, 22)
@@ -57,25 +57,113 @@ def test_higgs_sample_golden(spark):
     assert cands.columns == CANDIDATE_COLUMNS
     got = _sorted(
         cands.select(
-            "raw_payload", "event_id", F.date_format("event_time", TIME), "action", "actor_account", "target_account",
-            "content_id", "target_content_id", "topics", "text_chars", "parse_error", "network",
+            "raw_payload",
+            "event_id",
+            F.date_format("event_time", TIME),
+            "action",
+            "actor_account",
+            "target_account",
+            "content_id",
+            "target_content_id",
+            "topics",
+            "text_chars",
+            "parse_error",
+            "network",
         ).collect()
     )
     h = ["higgs"]
     expected = _sorted(
         [
-            ("223789 213163 1341100972 MT", "higgs:223789:213163:1341100972:MT", "2012-07-01 00:02:52.000", "mention", "higgs:223789", "higgs:213163", None, None, h, None, None, "higgs"),
-            ("223789 213163 1341100972 RE", "higgs:223789:213163:1341100972:RE", "2012-07-01 00:02:52.000", "reply", "higgs:223789", "higgs:213163", None, None, h, None, None, "higgs"),
-            ("376989 50329 1341101181 RT", "higgs:376989:50329:1341101181:RT", "2012-07-01 00:06:21.000", "share", "higgs:376989", "higgs:50329", None, None, h, None, None, "higgs"),
-            ("376989 50329 1341101181 RT", "higgs:376989:50329:1341101181:RT", "2012-07-01 00:06:21.000", "share", "higgs:376989", "higgs:50329", None, None, h, None, None, "higgs"),
-            ("26375 26375 1341101183 MT", "higgs:26375:26375:1341101183:MT", "2012-07-01 00:06:23.000", "mention", "higgs:26375", "higgs:26375", None, None, h, None, None, "higgs"),
+            (
+                "223789 213163 1341100972 MT",
+                "higgs:223789:213163:1341100972:MT",
+                "2012-07-01 00:02:52.000",
+                "mention",
+                "higgs:223789",
+                "higgs:213163",
+                None,
+                None,
+                h,
+                None,
+                None,
+                "higgs",
+            ),
+            (
+                "223789 213163 1341100972 RE",
+                "higgs:223789:213163:1341100972:RE",
+                "2012-07-01 00:02:52.000",
+                "reply",
+                "higgs:223789",
+                "higgs:213163",
+                None,
+                None,
+                h,
+                None,
+                None,
+                "higgs",
+            ),
+            (
+                "376989 50329 1341101181 RT",
+                "higgs:376989:50329:1341101181:RT",
+                "2012-07-01 00:06:21.000",
+                "share",
+                "higgs:376989",
+                "higgs:50329",
+                None,
+                None,
+                h,
+                None,
+                None,
+                "higgs",
+            ),
+            (
+                "376989 50329 1341101181 RT",
+                "higgs:376989:50329:1341101181:RT",
+                "2012-07-01 00:06:21.000",
+                "share",
+                "higgs:376989",
+                "higgs:50329",
+                None,
+                None,
+                h,
+                None,
+                None,
+                "higgs",
+            ),
+            (
+                "26375 26375 1341101183 MT",
+                "higgs:26375:26375:1341101183:MT",
+                "2012-07-01 00:06:23.000",
+                "mention",
+                "higgs:26375",
+                "higgs:26375",
+                None,
+                None,
+                h,
+                None,
+                None,
+                "higgs",
+            ),
             ("1 2 1341101190", None, None, None, None, None, None, None, [], None, "malformed_record", "higgs"),
             ("9 10 1341101300 RE extra", None, None, None, None, None, None, None, [], None, "malformed_record", "higgs"),
             ("5 6 13411x1192 RT", None, None, None, None, None, None, None, [], None, "wrong_type", "higgs"),
             # an integer, but beyond any timestamp: wrong_type instead of an overflow aborting the job
             ("13 14 9223372036854775807 RT", None, None, None, None, None, None, None, [], None, "wrong_type", "higgs"),
             ("7 8 1341101200 LK", "higgs:7:8:1341101200:LK", "2012-07-01 00:06:40.000", "code:LK", "higgs:7", "higgs:8", None, None, h, None, None, "higgs"),
-            ("11\t12\t1341101400\tRT", "higgs:11:12:1341101400:RT", "2012-07-01 00:10:00.000", "share", "higgs:11", "higgs:12", None, None, h, None, None, "higgs"),
+            (
+                "11\t12\t1341101400\tRT",
+                "higgs:11:12:1341101400:RT",
+                "2012-07-01 00:10:00.000",
+                "share",
+                "higgs:11",
+                "higgs:12",
+                None,
+                None,
+                h,
+                None,
+                None,
+                "higgs",
+            ),
         ]
     )
     assert got == expected
@@ -151,7 +239,9 @@ def test_stackexchange_dump_through_the_ingest_stage(spark, dumps_lake):
     # every file of the dump folder is logged; the reference files (users, badges, tags ...) carry no records
     assert {name for name, f in logged.items() if f["records"]} == {"Posts.xml.gz", "Comments.xml.gz", "Votes.xml.gz"}
     assert {name: logged[name]["records"] for name in ("Posts.xml.gz", "Comments.xml.gz", "Votes.xml.gz")} == {
-        "Posts.xml.gz": 1986, "Comments.xml.gz": 3413, "Votes.xml.gz": 12560,
+        "Posts.xml.gz": 1986,
+        "Comments.xml.gz": 3413,
+        "Votes.xml.gz": 12560,
     }
     assert all(f["events_emitted"] == f["accepted"] + f["quarantined"] for f in logged.values())
     emitted = sum(f["events_emitted"] for f in logged.values())
@@ -175,8 +265,16 @@ def _se_rows(df):
         df.select(
             F.regexp_extract("source_file", r"([^/]+)$", 1),
             F.regexp_extract("raw_payload", r'<row Id="([^"]*)"', 1),
-            "event_id", F.date_format("event_time", TIME), "action", "actor_account", "target_account",
-            "content_id", "target_content_id", "topics", "text_chars", "parse_error",
+            "event_id",
+            F.date_format("event_time", TIME),
+            "action",
+            "actor_account",
+            "target_account",
+            "content_id",
+            "target_content_id",
+            "topics",
+            "text_chars",
+            "parse_error",
         ).collect()
     )
 
@@ -232,11 +330,7 @@ def test_stackexchange_sample_golden(spark):
     ]
     assert _se_rows(cands) == _sorted(expected)
 
-    reasons = _sorted(
-        validated(cands)
-        .select(F.regexp_extract("raw_payload", r'<row Id="([^"]*)"', 1), F.coalesce("event_id", F.lit("-")), "reason")
-        .collect()
-    )
+    reasons = _sorted(validated(cands).select(F.regexp_extract("raw_payload", r'<row Id="([^"]*)"', 1), F.coalesce("event_id", F.lit("-")), "reason").collect())
     assert reasons == _sorted(
         [
             ("1", "stackexchange:post:1", None),
@@ -285,7 +379,11 @@ def test_stackexchange_full_dump_every_row_accounted_for(spark):
     try:
         counts = {(r.file, r.action, r.reason): r["count"] for r in v.groupBy("file", "action", "reason").count().collect()}
         represented = {r.file: r["n"] for r in v.groupBy("file").agg(F.count_distinct("raw_payload").alias("n")).collect()}
-        records = {r.file: r["n"] for r in v.where("record_first").groupBy("file").count().withColumnRenamed("count", "n").collect()} if "record_first" in v.columns else None
+        records = (
+            {r.file: r["n"] for r in v.where("record_first").groupBy("file").count().withColumnRenamed("count", "n").collect()}
+            if "record_first" in v.columns
+            else None
+        )
         authors = (
             v.where(F.col("action").isin("answer", "comment") & F.col("actor_account").isNotNull())
             .agg(
@@ -295,10 +393,7 @@ def test_stackexchange_full_dump_every_row_accounted_for(spark):
             )
             .first()
         )
-        persons = (
-            v.where(F.col("action").isin("post", "answer", "comment") & F.col("actor_account").isNotNull())
-            .select("actor_account").distinct().count()
-        )
+        persons = v.where(F.col("action").isin("post", "answer", "comment") & F.col("actor_account").isNotNull()).select("actor_account").distinct().count()
     finally:
         v.unpersist()
 
@@ -310,10 +405,12 @@ def test_stackexchange_full_dump_every_row_accounted_for(spark):
         by_action[action] += n
         if reason is not None:
             by_reason[reason] += n
-    print(f"\nstackexchange: rows={rows} candidates={total} accepted={accepted} quarantined={quarantined}\n"
-          f"  by_action={dict(by_action)}\n  quarantined_by_reason={dict(by_reason)}\n"
-          f"  answerers={authors.answerers} commenters={authors.commenters} answer_or_comment_authors={authors.answer_or_comment} "
-          f"persons_who_posted_answered_or_commented={persons}")
+    print(
+        f"\nstackexchange: rows={rows} candidates={total} accepted={accepted} quarantined={quarantined}\n"
+        f"  by_action={dict(by_action)}\n  quarantined_by_reason={dict(by_reason)}\n"
+        f"  answerers={authors.answerers} commenters={authors.commenters} answer_or_comment_authors={authors.answer_or_comment} "
+        f"persons_who_posted_answered_or_commented={persons}"
+    )
 
     # every row of every event file is represented, and no row of another file slipped in
     assert represented == rows

@@ -13,7 +13,6 @@ from clout.ingest.adapters import facebook, instagram, linkedin, youtube
 from clout.ingest.adapters.base import CANDIDATE_COLUMNS, read_lines
 from clout.ingest.validate import with_row_reasons
 from clout.synth.schema import SYNTH_ACTION, SYNTH_COLUMNS
-
 from conftest import SAMPLES
 
 ADAPTERS = {m.NETWORK: m for m in (facebook, instagram, linkedin, youtube)}
@@ -67,15 +66,51 @@ GOLDEN = {
     "linkedin": [
         # the escaped \#notatag is text, not a hashtag
         ("linkedin:urn:li:share:7001:post", "post", "linkedin:urn:li:person:A1B2", None, at(0), ["physics"], "urn:li:share:7001", None, None),
-        ("linkedin:reaction:urn:li:person:C3D4:urn:li:share:7001", "like", "linkedin:urn:li:person:C3D4", "linkedin:urn:li:person:A1B2", at(5), ["physics"], None,
-         "urn:li:share:7001", None),
-        ("linkedin:reaction:urn:li:person:E5F6:urn:li:share:7001", "like", "linkedin:urn:li:person:E5F6", "linkedin:urn:li:person:A1B2", at(6), [], None,
-         "urn:li:share:7001", None),
-        ("linkedin:comment:6901", "comment", "linkedin:urn:li:person:C3D4", "linkedin:urn:li:person:A1B2", at(10), ["physics", "quantum"], "6901",
-         "urn:li:share:7001", None),
+        (
+            "linkedin:reaction:urn:li:person:C3D4:urn:li:share:7001",
+            "like",
+            "linkedin:urn:li:person:C3D4",
+            "linkedin:urn:li:person:A1B2",
+            at(5),
+            ["physics"],
+            None,
+            "urn:li:share:7001",
+            None,
+        ),
+        (
+            "linkedin:reaction:urn:li:person:E5F6:urn:li:share:7001",
+            "like",
+            "linkedin:urn:li:person:E5F6",
+            "linkedin:urn:li:person:A1B2",
+            at(6),
+            [],
+            None,
+            "urn:li:share:7001",
+            None,
+        ),
+        (
+            "linkedin:comment:6901",
+            "comment",
+            "linkedin:urn:li:person:C3D4",
+            "linkedin:urn:li:person:A1B2",
+            at(10),
+            ["physics", "quantum"],
+            "6901",
+            "urn:li:share:7001",
+            None,
+        ),
         ("linkedin:comment:6902", "reply", "linkedin:urn:li:person:A1B2", "linkedin:urn:li:person:C3D4", at(15), [], "6902", "6901", None),
-        ("linkedin:urn:li:share:7002:share", "share", "linkedin:urn:li:organization:77", "linkedin:urn:li:person:A1B2", at(60), [], "urn:li:share:7002",
-         "urn:li:share:7001", None),
+        (
+            "linkedin:urn:li:share:7002:share",
+            "share",
+            "linkedin:urn:li:organization:77",
+            "linkedin:urn:li:person:A1B2",
+            at(60),
+            [],
+            "urn:li:share:7002",
+            "urn:li:share:7001",
+            None,
+        ),
         (None, None, None, None, None, [], None, None, "no_events"),  # draft post
         (None, None, None, None, None, [], None, None, "no_events"),  # profile (title, company size)
     ],
@@ -123,8 +158,7 @@ BAD = {
         ('{"object":"post","id":"100_1","from":{"id":"1"},"message_tags":"not a list"}', "malformed_record", None),
         ('{"object":"post","id":"100_1","from":{"id":"1"},"created_time":"yesterday"}', "wrong_type", None),
         ('{"object":"event","id":"900","name":"Launch party","start_time":"2026-11-20T08:00:00+0000"}', "unknown_action", None),
-        ('{"object":"reaction","id":"7","post_id":"100_1","post_author_id":"1","type":"MEH","created_time":"2026-11-20T08:00:00+0000"}', None,
-         "reaction:MEH"),
+        ('{"object":"reaction","id":"7","post_id":"100_1","post_author_id":"1","type":"MEH","created_time":"2026-11-20T08:00:00+0000"}', None, "reaction:MEH"),
     ],
     "instagram": [
         ('{"id":"1","owner":{"id":"2"},"timestamp":', "malformed_record", None),
@@ -136,23 +170,35 @@ BAD = {
         ('{"id":"urn:li:share:1","author":', "malformed_record", None),
         ('{"id":"urn:li:share:1","author":"urn:li:person:X","createdAt":"2026-11-20T08:00:00Z","lifecycleState":"PUBLISHED"}', "wrong_type", None),
         ('{"id":"urn:li:share:1","author":"urn:li:person:X","createdAt":99999999999999999,"lifecycleState":"PUBLISHED"}', "wrong_type", None),
-        ('{"reactionType":"LIKE","root":"urn:li:share:1","created":{"actor":"urn:li:person:X","time":"soon"},"targetAuthor":"urn:li:person:Y"}',
-         "wrong_type", None),
+        (
+            '{"reactionType":"LIKE","root":"urn:li:share:1","created":{"actor":"urn:li:person:X","time":"soon"},"targetAuthor":"urn:li:person:Y"}',
+            "wrong_type",
+            None,
+        ),
         ('{"urn":"urn:li:group:5","name":"Physicists"}', "unknown_action", None),
-        ('{"reactionType":"DISLIKE","root":"urn:li:share:1","created":{"actor":"urn:li:person:X","time":1795161600000},'
-         '"targetAuthor":"urn:li:person:Y"}', None, "reaction:DISLIKE"),
+        (
+            '{"reactionType":"DISLIKE","root":"urn:li:share:1","created":{"actor":"urn:li:person:X","time":1795161600000},"targetAuthor":"urn:li:person:Y"}',
+            None,
+            "reaction:DISLIKE",
+        ),
         ('{"id":"urn:li:share:2","author":"urn:li:person:X","createdAt":1795161600000,"lifecycleState":"ARCHIVED"}', None, "lifecycle:ARCHIVED"),
     ],
     "youtube": [
         ('{"kind":"youtube#video","id":"v1","snippet":{', "malformed_record", None),
-        ('{"kind":"youtube#video","id":"v1","snippet":{"publishedAt":"2026-11-20T08:00:00Z","channelId":"UC1","tags":"physics"}}', "malformed_record",
-         None),
-        ('{"kind":"youtube#commentThread","id":"c1","snippet":{"channelId":"UC1","videoId":"v1","topLevelComment":{"id":"c1","snippet":'
-         '{"authorChannelId":{"value":"UC2"},"publishedAt":"2026-11-20T08:00:00Z"}}},"replies":{"comments":[{"id":"c1.r","snippet":'
-         '{"authorChannelId":{"value":"UC1"},"parentId":"c1","publishedAt":"later"}}]}}', "wrong_type", None),
+        ('{"kind":"youtube#video","id":"v1","snippet":{"publishedAt":"2026-11-20T08:00:00Z","channelId":"UC1","tags":"physics"}}', "malformed_record", None),
+        (
+            '{"kind":"youtube#commentThread","id":"c1","snippet":{"channelId":"UC1","videoId":"v1","topLevelComment":{"id":"c1","snippet":'
+            '{"authorChannelId":{"value":"UC2"},"publishedAt":"2026-11-20T08:00:00Z"}}},"replies":{"comments":[{"id":"c1.r","snippet":'
+            '{"authorChannelId":{"value":"UC1"},"parentId":"c1","publishedAt":"later"}}]}}',
+            "wrong_type",
+            None,
+        ),
         ('{"kind":"youtube#playlist","id":"PL1","snippet":{"publishedAt":"2026-11-20T08:00:00Z","channelId":"UC1"}}', "unknown_action", None),
-        ('{"kind":"youtube#videoRating","videoId":"v1","rating":"meh","raterChannelId":"UC2","videoOwnerChannelId":"UC1",'
-         '"ratedAt":"2026-11-20T08:00:00Z"}', None, "rating:meh"),
+        (
+            '{"kind":"youtube#videoRating","videoId":"v1","rating":"meh","raterChannelId":"UC2","videoOwnerChannelId":"UC1","ratedAt":"2026-11-20T08:00:00Z"}',
+            None,
+            "rating:meh",
+        ),
     ],
 }
 
@@ -178,10 +224,20 @@ def test_bad_input_yields_one_rejected_candidate_per_record(spark, lines_df, net
 
 # ------------------------------------------------------------------------------------------ round trip
 
-def canonical(network: str, seq: int, action: str, minutes: float, actor: str, target: str | None, topics: list[str],
-              content: str | None = None, target_content: str | None = None, text: str | None = None) -> tuple:
-    return (network, seq, action, at(minutes), actor, f"h_{actor[-4:]}", target, f"h_{target[-4:]}" if target else None,
-            content, target_content, topics, text)
+
+def canonical(
+    network: str,
+    seq: int,
+    action: str,
+    minutes: float,
+    actor: str,
+    target: str | None,
+    topics: list[str],
+    content: str | None = None,
+    target_content: str | None = None,
+    text: str | None = None,
+) -> tuple:
+    return (network, seq, action, at(minutes), actor, f"h_{actor[-4:]}", target, f"h_{target[-4:]}" if target else None, content, target_content, topics, text)
 
 
 def people(network: str) -> tuple[str, str]:
@@ -267,19 +323,22 @@ def test_render_round_trip_generated_day(spark, lines_df, network):
     # Event ids are unique, except where the generator has one person like the same item twice: natively
     # that is the same like (one per person and item), so it gets the same id and dedupe keeps one.
     repeated_likes = (
-        actions.where(F.col("action").isin("like", "vote_down"))
-        .groupBy("action", "actor_native", "target_content_native")
-        .count()
-        .agg(F.sum(F.col("count") - 1))
-        .first()[0]
-    ) or 0
+        (
+            actions.where(F.col("action").isin("like", "vote_down"))
+            .groupBy("action", "actor_native", "target_content_native")
+            .count()
+            .agg(F.sum(F.col("count") - 1))
+            .first()[0]
+        )
+        or 0
+    )
     assert len({r["event_id"] for r in got}) == len(got) - repeated_likes
     actions.unpersist()
 
 
 @pytest.mark.parametrize("network", sorted(ADAPTERS))
 def test_render_refuses_an_action_it_does_not_have(spark, network):
-    me, you = people(network)
+    me, _you = people(network)
     actions = spark.createDataFrame([canonical(network, 1, "checkin", 0, me, None, [], "c1")], SYNTH_ACTION)
     with pytest.raises(Exception, match=f"{network} cannot render action checkin"):
         ADAPTERS[network].render(actions).collect()

@@ -25,7 +25,7 @@ from conftest import settings_for
 
 DAY = dt.date(2026, 11, 20)
 NETWORKS = ("twitter", "mastodon", "instagram")
-PROLIFIC = "twitter:100000050"   # planted person 50: genuine, moderately influential
+PROLIFIC = "twitter:100000050"  # planted person 50: genuine, moderately influential
 FOLLOW_FARM = "twitter:900000001"
 TRAINING = [
     # bots act as often as people on the first day, several times more on the second
@@ -52,15 +52,22 @@ def _extra_accounts(spark, day: dt.date):
     """A prolific genuine poster (posts and replies to top accounts at irregular times) and a follow farm."""
     start = int(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp())
     u = lambda salt: F.pmod(F.xxhash64("id", F.lit(salt)), F.lit(1_000_003)).cast("double") / 1_000_003.0  # noqa: E731
-    prolific = spark.range(400).select(
-        F.concat(F.lit("twitter:prolific:"), F.col("id").cast("string")).alias("event_id"),
-        F.timestamp_seconds(F.lit(start) + F.floor(u(1) * 86400).cast("long")).alias("event_time"),
-        F.lit(PROLIFIC).alias("actor_account"),
-        F.when(u(2) < 0.6, "post").otherwise("reply").alias("action"),
-        F.col("id"),
-    ).select(
-        "event_id", "event_time", "actor_account", "action",
-        F.when(F.col("action") == "reply", F.concat(F.lit("twitter:10000000"), F.pmod("id", F.lit(10)).cast("string"))).alias("target_account"),
+    prolific = (
+        spark.range(400)
+        .select(
+            F.concat(F.lit("twitter:prolific:"), F.col("id").cast("string")).alias("event_id"),
+            F.timestamp_seconds(F.lit(start) + F.floor(u(1) * 86400).cast("long")).alias("event_time"),
+            F.lit(PROLIFIC).alias("actor_account"),
+            F.when(u(2) < 0.6, "post").otherwise("reply").alias("action"),
+            F.col("id"),
+        )
+        .select(
+            "event_id",
+            "event_time",
+            "actor_account",
+            "action",
+            F.when(F.col("action") == "reply", F.concat(F.lit("twitter:10000000"), F.pmod("id", F.lit(10)).cast("string"))).alias("target_account"),
+        )
     )
     farm = spark.range(300).select(
         F.concat(F.lit("twitter:farm:"), F.col("id").cast("string")).alias("event_id"),
@@ -70,10 +77,20 @@ def _extra_accounts(spark, day: dt.date):
         F.concat(F.lit("twitter:"), (F.col("id") * 3 + 100_000_000).cast("string")).alias("target_account"),
     )
     return prolific.unionByName(farm).select(
-        "event_id", F.lit("twitter").alias("network"), "event_time", F.to_date("event_time").alias("event_date"), "action", "actor_account",
-        "target_account", F.concat(F.lit("x"), "event_id").alias("content_id"), F.lit(None).cast("string").alias("target_content_id"),
-        F.array(F.lit("ai")).alias("topics"), F.lit(120).alias("text_chars"), F.lit("test:extra").alias("source_file"),
-        F.current_timestamp().alias("ingested_at"), F.lit("test").alias("run_id"),
+        "event_id",
+        F.lit("twitter").alias("network"),
+        "event_time",
+        F.to_date("event_time").alias("event_date"),
+        "action",
+        "actor_account",
+        "target_account",
+        F.concat(F.lit("x"), "event_id").alias("content_id"),
+        F.lit(None).cast("string").alias("target_content_id"),
+        F.array(F.lit("ai")).alias("topics"),
+        F.lit(120).alias("text_chars"),
+        F.lit("test:extra").alias("source_file"),
+        F.current_timestamp().alias("ingested_at"),
+        F.lit("test").alias("run_id"),
     )
 
 
@@ -166,8 +183,14 @@ def test_account_risk_replace_is_idempotent(spark, bots_settings, scored_day):
     )
     before = day_rows()
     # the same store as ``bots_settings`` (and the test session's small shuffles), through the command line
-    conf = [f"storage.root={bots_settings.storage.root}", f"storage.landing={bots_settings.storage.landing}", f"storage.checkpoint_dir={bots_settings.storage.checkpoint_dir}",
-            f"mlflow.tracking_uri={bots_settings.mlflow.tracking_uri}", f"mlflow.artifact_root={bots_settings.mlflow.artifact_root}", "spark.conf.spark.sql.shuffle.partitions=2"]
+    conf = [
+        f"storage.root={bots_settings.storage.root}",
+        f"storage.landing={bots_settings.storage.landing}",
+        f"storage.checkpoint_dir={bots_settings.storage.checkpoint_dir}",
+        f"mlflow.tracking_uri={bots_settings.mlflow.tracking_uri}",
+        f"mlflow.artifact_root={bots_settings.mlflow.artifact_root}",
+        "spark.conf.spark.sql.shuffle.partitions=2",
+    ]
     overrides = [x for item in conf for x in ("--set", item)]
     assert main(["bots", "risk", "--date", DAY.isoformat(), *overrides]) == 0
     assert day_rows() == before
@@ -180,7 +203,8 @@ def test_behaviour_features_on_hand_built_events(spark, bots_settings):
     back = [("r1", start, "b", "reply", "timer")]
     events = spark.createDataFrame(
         [(eid, "twitter", ts, ts.date(), actor, act, target, f"i{eid}") for eid, ts, actor, act, target in timer + back],
-        "event_id string, network string, event_time timestamp, event_date date, actor_account string, action string, target_account string, target_content_id string",
+        "event_id string, network string, event_time timestamp, event_date date, actor_account string, action string, target_account string, "
+        "target_content_id string",
     )
     first = spark.createDataFrame([("timer", dt.date(2026, 11, 1))], "account_id string, first_seen date")
     f = {r.account: r for r in behaviour_features(events, first, DAY, bots_settings.bots).collect()}
@@ -215,8 +239,13 @@ def test_bots_conf_is_strict():
     with pytest.raises(ConfigError, match=r"bots\.rules\.timer_sharee: unknown key"):
         load_settings("local", ["bots.rules.timer_sharee=0.5"])
     with pytest.raises(ConfigError, match="distinct dates"):
-        load_settings("local", ["bots.training.days=[{date: 2026-01-05, events: 10, persons: 5, bot_permille: 5, bot_event_share: 0.1, seed: 1},"
-                                " {date: 2026-01-05, events: 10, persons: 5, bot_permille: 5, bot_event_share: 0.1, seed: 2}]"])
+        load_settings(
+            "local",
+            [
+                "bots.training.days=[{date: 2026-01-05, events: 10, persons: 5, bot_permille: 5, bot_event_share: 0.1, seed: 1},"
+                " {date: 2026-01-05, events: 10, persons: 5, bot_permille: 5, bot_event_share: 0.1, seed: 2}]"
+            ],
+        )
 
 
 def test_champion_scores_profiles(spark, bots_settings, trained):

@@ -15,7 +15,7 @@ from clout import cli
 from clout.pipeline import run_daily
 from clout.score import stage as score_stage
 from clout.synth.generator import SynthSpec, generate, n_bots
-from clout.tables import ACCOUNT_RISK, ACCOUNTS, DAILY_INTERACTIONS, EVENTS, INGEST_LOG, QUARANTINE, SCORE_EXPLANATIONS, SCORES, TableStore
+from clout.tables import ACCOUNT_RISK, ACCOUNTS, EVENTS, INGEST_LOG, QUARANTINE, SCORE_EXPLANATIONS, SCORES, TableStore
 from conftest import SMALL_BOT_TRAINING, overrides_for, settings_for
 
 DAY = dt.date(2026, 11, 20)

@@ -81,7 +81,11 @@ def lake(spark, test_root, module_conf):
     store.append(DAILY_INTERACTIONS, spark.createDataFrame(daily, DAILY_INTERACTIONS.schema))
     owners = {"person:a": "twitter:1", "person:b": "twitter:2", "person:c": "twitter:3", "person:d": "twitter:4", "person:e": "twitter:5"}
     accounts = [(account, "twitter", person, EARLIER, DAY) for person, account in owners.items()]
-    accounts += [("twitter:55", "twitter", "twitter:55", DAY, DAY), ("twitter:666", "twitter", "twitter:666", DAY, DAY), (ANON, "stackexchange", ANON, DAY, DAY)]
+    accounts += [
+        ("twitter:55", "twitter", "twitter:55", DAY, DAY),
+        ("twitter:666", "twitter", "twitter:666", DAY, DAY),
+        (ANON, "stackexchange", ANON, DAY, DAY),
+    ]
     store.append(ACCOUNTS, spark.createDataFrame(accounts, ACCOUNTS.schema))
     risk = [(DAY, "twitter", "twitter:666", 0.93, True, ["classifier:0.93"], "test/1"), (DAY, "twitter", "twitter:55", 0.25, False, [], "test/1")]
     store.append(ACCOUNT_RISK, spark.createDataFrame(risk, ACCOUNT_RISK.schema))

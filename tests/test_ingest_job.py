@@ -81,11 +81,16 @@ def test_ingest_command_fails_a_mostly_quarantined_run(spark, test_root):
     garbage = Path(settings.landing_path("reddit", DAY))
     garbage.mkdir(parents=True)
     (garbage / "broken.jsonl").write_text("nope\n{\n[1,2\n")
-    overrides = [f"--set={k}={v}" for k, v in (
-        ("storage.root", settings.storage.root), ("storage.landing", settings.storage.landing),
-        ("storage.checkpoint_dir", settings.storage.checkpoint_dir), ("mlflow.tracking_uri", settings.mlflow.tracking_uri),
-        ("mlflow.artifact_root", settings.mlflow.artifact_root),
-    )]
+    overrides = [
+        f"--set={k}={v}"
+        for k, v in (
+            ("storage.root", settings.storage.root),
+            ("storage.landing", settings.storage.landing),
+            ("storage.checkpoint_dir", settings.storage.checkpoint_dir),
+            ("mlflow.tracking_uri", settings.mlflow.tracking_uri),
+            ("mlflow.artifact_root", settings.mlflow.artifact_root),
+        )
+    ]
     assert main(["ingest", "--date", DAY.isoformat(), *overrides]) == 1
     mlflow.set_tracking_uri(settings.tracking_uri())
     (run,) = mlflow.search_runs(experiment_names=[settings.mlflow.experiment], output_format="list")

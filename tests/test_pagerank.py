@@ -44,7 +44,7 @@ def reference_pagerank(vertices, edges, damping=D, tol=1e-14, max_iter=10_000):
     dangling = out == 0
     shares = np.divide(weights, out[:, None], out=np.zeros_like(weights), where=~dangling[:, None])
     rank = np.full(n, 1.0 / n)
-    for iteration in range(1, max_iter + 1):
+    for iteration in range(1, max_iter + 1):  # noqa: B007 (returned after the loop)
         new = (1 - damping) / n + damping * (shares.T @ rank + rank[dangling].sum() / n)
         change = np.abs(new - rank).sum()
         rank = new
@@ -108,11 +108,11 @@ def test_reports_unconverged_after_max_iter(spark):
 
 
 def lineage(df) -> str:
-    return df._jdf.queryExecution().toRdd().toDebugString()  # noqa: SLF001 - the RDD lineage, for the test only
+    return df._jdf.queryExecution().toRdd().toDebugString()
 
 
 def plan_size(df) -> int:
-    return len(df._jdf.queryExecution().executedPlan().toString())  # noqa: SLF001
+    return len(df._jdf.queryExecution().executedPlan().toString())
 
 
 def test_checkpointing_gives_the_same_ranks_and_bounds_lineage(spark, monkeypatch):
@@ -139,13 +139,13 @@ def test_checkpointing_gives_the_same_ranks_and_bounds_lineage(spark, monkeypatc
 
 
 def test_releases_what_it_persisted(spark):
-    persisted_before = spark.sparkContext._jsc.getPersistentRDDs().size()  # noqa: SLF001
+    persisted_before = spark.sparkContext._jsc.getPersistentRDDs().size()
     v = spark.createDataFrame([(x,) for x in VERTICES], "id string")
     e = spark.createDataFrame(EDGES, "src string, dst string, weight double")
     result = weighted_pagerank(v, e, tol=0.0, max_iter=7, checkpoint_interval=3)
     assert result.ranks.is_cached
     result.ranks.unpersist()
-    assert spark.sparkContext._jsc.getPersistentRDDs().size() == persisted_before  # noqa: SLF001
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == persisted_before
 
 
 def test_selectivity(spark):

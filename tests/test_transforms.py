@@ -1,6 +1,7 @@
 """Pure transforms on tiny hand-built DataFrames."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
@@ -64,7 +65,10 @@ def test_links_resolve_accounts_to_persons(spark):
     assert resolved == {"twitter:1": "person:p1", "twitter:3": "twitter:3"}
 
 
-DAILY = "event_date date, network string, actor_person string, target_person string, action string, topic string, actions long, effort double, algorithm_version string"
+DAILY = (
+    "event_date date, network string, actor_person string, target_person string, action string, topic string, actions long, effort double, "
+    "algorithm_version string"
+)
 
 
 def test_window_reactions_decay_by_half_life_and_discount_bots(spark, algo):
@@ -94,16 +98,16 @@ def test_action_weights_are_checked_against_the_vocabulary(tmp_path):
     from clout.config import ConfigError
 
     settings = load_settings("local", [f"algorithm.dir={tmp_path}"])
-    v1 = (load_settings("local").path("conf/algorithms") + "/v1.yaml")
-    text = open(v1).read()
+    v1 = load_settings("local").path("conf/algorithms") + "/v1.yaml"
+    text = Path(v1).read_text()
     (tmp_path / "v1.yaml").write_text(text.replace("  reply: 4.0", "  replly: 4.0"))
-    with pytest.raises(ConfigError, match="unknown action.*replly"):
+    with pytest.raises(ConfigError, match=r"unknown action.*replly"):
         load_algorithm(settings)
     (tmp_path / "v1.yaml").write_text(text.replace("  reply: 4.0\n", ""))
-    with pytest.raises(ConfigError, match="no weight for action.*reply"):
+    with pytest.raises(ConfigError, match=r"no weight for action.*reply"):
         load_algorithm(settings)
     (tmp_path / "v1.yaml").write_text(text.replace("  stackexchange:\n    vote_up: 2.0", "  stackexchnge:\n    vote_up: 2.0"))
-    with pytest.raises(ConfigError, match="unknown network.*stackexchnge"):
+    with pytest.raises(ConfigError, match=r"unknown network.*stackexchnge"):
         load_algorithm(settings)
     shutil.copy(v1, tmp_path / "v1.yaml")
     assert load_algorithm(settings).weights_for("stackexchange")["vote_up"] == 2.0
@@ -151,7 +155,9 @@ def test_score_prefers_engaged_expert_over_passive_celebrity(spark, algo):
     rows += [(D, "twitter", f"fan{i}", "celebrity", "like", "_all", 1, 1.0, "v1") for i in range(2)]
     rows += [(D, "twitter", "expert", f"fan{i}", "like", "_all", 1, 1.0, "v1") for i in range(3)]
     daily = spark.createDataFrame(rows, DAILY)
-    posted = spark.createDataFrame([(D, "twitter", "celebrity", 10), (D, "twitter", "expert", 2)], "event_date date, network string, person_id string, posts long")
+    posted = spark.createDataFrame(
+        [(D, "twitter", "celebrity", 10), (D, "twitter", "expert", 2)], "event_date date, network string, person_id string, posts long"
+    )
     authority = spark.createDataFrame([], "person_id string, network string, authority double")
     risk = spark.createDataFrame([], "person_id string, bot_probability double, is_risky boolean")
     reactions = window_reactions(daily, risk, D, algo, [])

@@ -11,9 +11,20 @@ from clout.ingest.validate import mark_batch_duplicates, with_row_reasons
 NOW = dt.datetime(2026, 11, 22, 12, 0, 0)
 FOUNDED = {"twitter": dt.date(2006, 3, 21), "reddit": dt.date(2005, 6, 23)}
 GOOD = dict(
-    event_id="twitter:1:reply", network="twitter", event_time=dt.datetime(2026, 11, 20, 8, 0), action="reply",
-    actor_account="twitter:1", target_account="twitter:2", content_id="1", target_content_id="0", topics=["x"],
-    text_chars=10, source_file="f1", raw_payload="{}", parse_error=None, record_first=True,
+    event_id="twitter:1:reply",
+    network="twitter",
+    event_time=dt.datetime(2026, 11, 20, 8, 0),
+    action="reply",
+    actor_account="twitter:1",
+    target_account="twitter:2",
+    content_id="1",
+    target_content_id="0",
+    topics=["x"],
+    text_chars=10,
+    source_file="f1",
+    raw_payload="{}",
+    parse_error=None,
+    record_first=True,
 )
 
 

@@ -12,7 +12,6 @@ import datetime as dt
 import math
 
 import pytest
-from conftest import DATASETS, settings_for
 from mlflow.tracking import MlflowClient
 from pyspark.sql import functions as F
 
@@ -21,6 +20,7 @@ from clout.config import load_algorithm
 from clout.tables import DAILY_INTERACTIONS, TableStore
 from clout.validate import EXPERIMENT, Figure, higgs, stackexchange
 from clout.validate.common import CLOUT, scratch_settings, spearman, top_overlap
+from conftest import DATASETS, settings_for
 
 HIGGS_FILE = DATASETS / "higgs-twitter" / "higgs-activity_time.txt.gz"
 SE_DUMP = DATASETS / "stackexchange-quantumcomputing"
@@ -154,9 +154,7 @@ def test_stackexchange_clout_beats_every_baseline(se_run):
 
 
 def test_spearman_uses_average_ranks_for_ties(spark):
-    people = spark.createDataFrame(
-        [("a", 1, 10.0), ("b", 1, 20.0), ("c", 2, 20.0), ("d", 3, 40.0)], "person_id string, truth long, x double"
-    )
+    people = spark.createDataFrame([("a", 1, 10.0), ("b", 1, 20.0), ("c", 2, 20.0), ("d", 3, 40.0)], "person_id string, truth long, x double")
     # ranks: truth 1.5 1.5 3 4, x 1 2.5 2.5 4 -> Pearson of the ranks
     tr, xr = [1.5, 1.5, 3, 4], [1, 2.5, 2.5, 4]
     mt, mx = sum(tr) / 4, sum(xr) / 4

@@ -23,7 +23,14 @@ def _date(text: str) -> dt.date:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--env", default="local", help="conf/<env>.yaml merged over conf/base.yaml (default: local)")
-    common.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a conf key, e.g. --set spark.conf.spark.sql.shuffle.partitions=64")
+    common.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a conf key, e.g. --set spark.conf.spark.sql.shuffle.partitions=64",
+    )
     common.add_argument("-v", "--verbose", action="store_true")
     parser = argparse.ArgumentParser(prog="clout", description="Clout: open, explainable influence scores on Spark + Delta.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -254,7 +261,18 @@ def cmd_validate(args, settings) -> int:
     return 0  # the run completed; whether Clout beats the baselines is a figure, not a failure
 
 
-COMMANDS = {"daily": cmd_daily, "synth": cmd_synth, "ingest": cmd_ingest, "bots": cmd_bots, "sql": cmd_sql, "tables": cmd_tables, "forget": cmd_forget, "explain": cmd_explain, "demo": cmd_demo, "validate": cmd_validate}
+COMMANDS = {
+    "daily": cmd_daily,
+    "synth": cmd_synth,
+    "ingest": cmd_ingest,
+    "bots": cmd_bots,
+    "sql": cmd_sql,
+    "tables": cmd_tables,
+    "forget": cmd_forget,
+    "explain": cmd_explain,
+    "demo": cmd_demo,
+    "validate": cmd_validate,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -119,7 +119,7 @@ class BotTrainingConf(_Strict):
 
 
 class BotsConf(_Strict):
-    train_if_missing: bool       # the daily run trains the models when none is registered yet (else it fails)
+    train_if_missing: bool  # the daily run trains the models when none is registered yet (else it fails)
     window_days: int = Field(gt=0)
     threshold: float = Field(gt=0, lt=1)
     top_fraction: float = Field(gt=0, lt=1)
@@ -163,8 +163,8 @@ class Settings(_Strict):
 class PageRankConf(_Strict):
     damping: float = Field(gt=0, lt=1)
     max_iter: int = Field(gt=0)
-    tol: float = Field(ge=0)                   # stop when the L1 change of the ranks falls below this
-    checkpoint_interval: int = Field(gt=0)     # cut the plan's lineage every this many iterations
+    tol: float = Field(ge=0)  # stop when the L1 change of the ranks falls below this
+    checkpoint_interval: int = Field(gt=0)  # cut the plan's lineage every this many iterations
 
 
 class WindowConf(_Strict):
@@ -190,8 +190,8 @@ class ScoreConf(_Strict):
 
 
 class BotDiscountConf(_Strict):
-    discount_reactions: bool     # a reaction weighs (1 - bot probability of who acted); a risky actor's weighs 0
-    suppress_risky: bool         # a risky person's own score is held at the floor and flagged
+    discount_reactions: bool  # a reaction weighs (1 - bot probability of who acted); a risky actor's weighs 0
+    suppress_risky: bool  # a risky person's own score is held at the floor and flagged
 
 
 class CalibrationConf(_Strict):
@@ -218,7 +218,7 @@ def _check_weights(weights: dict[str, float], where: str, complete: bool) -> Non
 
 class Algorithm(_Strict):
     version: str = Field(pattern=VERSION_PATTERN)
-    action_weights: dict[str, float]                  # every targeted action, by name
+    action_weights: dict[str, float]  # every targeted action, by name
     network_action_weights: dict[str, dict[str, float]] = Field(default_factory=dict)  # per-network overrides
     window: WindowConf
     pagerank: PageRankConf

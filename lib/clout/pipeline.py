@@ -30,7 +30,15 @@ from clout.quality.suites import GateResult, validate
 from clout.score import stage as score_stage
 from clout.score.reactions import snapshot_risk, window_reactions
 from clout.tables import (
-    ACCOUNTS, ALL_TABLES, DAILY_INTERACTIONS, EVENTS, INGEST_LOG, POSTS_DAILY, QUARANTINE, SCORES, TableStore,
+    ACCOUNTS,
+    ALL_TABLES,
+    DAILY_INTERACTIONS,
+    EVENTS,
+    INGEST_LOG,
+    POSTS_DAILY,
+    QUARANTINE,
+    SCORES,
+    TableStore,
 )  # fmt: skip
 from clout.window import in_window
 
@@ -142,7 +150,9 @@ def run_ingest(
         report = ingest(spark, settings, day, paths=paths, force=force)
         mlflow.set_tag("ingest_run_id", report.run_id)
         mlflow.log_metrics(report.metrics() | {"seconds_ingest": report.seconds})
-        tracking.log_json("ingest/files.json", {"run_id": report.run_id, "files": report.files, "skipped_files": report.skipped_files, "reasons": report.reasons})
+        tracking.log_json(
+            "ingest/files.json", {"run_id": report.run_id, "files": report.files, "skipped_files": report.skipped_files, "reasons": report.reasons}
+        )
         gates: list[GateResult] = []
         if report.files and settings.quality.enabled:
             new_events = store.read(EVENTS).where(F.col("run_id") == F.lit(report.run_id))

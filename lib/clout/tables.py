@@ -38,17 +38,17 @@ STR_ARRAY = T.ArrayType(T.StringType())  # element nullability: see ingest.adapt
 
 # One row per action one account took, whatever the network. Account ids are "<network>:<native id>".
 EVENT_FIELDS = (
-    ("event_id", STR, False),          # "<network>:<native key>", unique per action
+    ("event_id", STR, False),  # "<network>:<native key>", unique per action
     ("network", STR, False),
     ("event_time", TS, False),
-    ("event_date", DATE, False),       # UTC day of event_time; late events land in their own day
-    ("action", STR, False),            # normalised vocabulary, see clout.ingest.actions
-    ("actor_account", STR, False),     # who acted
-    ("target_account", STR, True),     # whose content / whom the action was aimed at (null for a post)
-    ("content_id", STR, True),         # the item this action created (post, reply, comment ...)
+    ("event_date", DATE, False),  # UTC day of event_time; late events land in their own day
+    ("action", STR, False),  # normalised vocabulary, see clout.ingest.actions
+    ("actor_account", STR, False),  # who acted
+    ("target_account", STR, True),  # whose content / whom the action was aimed at (null for a post)
+    ("content_id", STR, True),  # the item this action created (post, reply, comment ...)
     ("target_content_id", STR, True),  # the item acted upon
-    ("topics", STR_ARRAY, False),      # normalised topic labels (lower-case, no '#')
-    ("text_chars", INT, True),         # length of the text the action carried, when it had one
+    ("topics", STR_ARRAY, False),  # normalised topic labels (lower-case, no '#')
+    ("text_chars", INT, True),  # length of the text the action carried, when it had one
     ("source_file", STR, False),
 )
 EVENTS = TableSpec(
@@ -107,7 +107,7 @@ ACCOUNTS = TableSpec(
     _s(
         ("account_id", STR, False),
         ("network", STR, False),
-        ("person_id", STR, False),       # the linked person, or the account itself when unlinked
+        ("person_id", STR, False),  # the linked person, or the account itself when unlinked
         ("first_seen", DATE, False),
         ("last_seen", DATE, False),
     ),
@@ -130,9 +130,9 @@ DAILY_INTERACTIONS = TableSpec(
         ("actor_person", STR, False),
         ("target_person", STR, False),
         ("action", STR, False),
-        ("topic", STR, False),           # "_all" row carries the topic-free total
+        ("topic", STR, False),  # "_all" row carries the topic-free total
         ("actions", LONG, False),
-        ("effort", DBL, False),          # actions x action weight of the algorithm version
+        ("effort", DBL, False),  # actions x action weight of the algorithm version
         ("algorithm_version", STR, False),
     ),
     partition_by=("event_date",),
@@ -154,9 +154,9 @@ AUTHORITY = TableSpec(
         ("snapshot_date", DATE, False),
         ("algorithm_version", STR, False),
         ("person_id", STR, False),
-        ("network", STR, False),         # "_all": PageRank over every network; a network: the rank that flowed in through it
+        ("network", STR, False),  # "_all": PageRank over every network; a network: the rank that flowed in through it
         ("pagerank", DBL, False),
-        ("authority", DBL, False),       # pagerank x vertices of the graph (1 = an average person)
+        ("authority", DBL, False),  # pagerank x vertices of the graph (1 = an average person)
     ),
     partition_by=("snapshot_date",),
     keys=("snapshot_date", "algorithm_version", "person_id", "network"),
@@ -170,7 +170,7 @@ NETWORK_PART = T.StructType(
         T.StructField("network", STR, True),
         T.StructField("reach", DBL, True),
         T.StructField("amplification", DBL, True),
-        T.StructField("authority", DBL, True),       # authority that flowed in through this network's edges
+        T.StructField("authority", DBL, True),  # authority that flowed in through this network's edges
         T.StructField("effort_share", DBL, True),
     ]
 )  # fields inside arrays are nullable: Delta cannot enforce NOT NULL there and refuses to declare it
@@ -178,17 +178,17 @@ SCORE_FIELDS = (
     ("snapshot_date", DATE, False),
     ("algorithm_version", STR, False),
     ("person_id", STR, False),
-    ("score", INT, False),               # 1..100; the floor for a suppressed (risky) person
-    ("raw_score", DBL, False),           # weighted mean of the part percentiles, before calibration
-    ("reach", DBL, False),               # bot-discounted, decayed distinct reactors, all networks
-    ("amplification", DBL, False),       # bot-discounted, decayed effort received per decayed post
-    ("authority", DBL, False),           # PageRank x persons in the graph (1 = an average person)
-    ("p_reach", DBL, False),             # each part's percentile in the scored population, 0..1
+    ("score", INT, False),  # 1..100; the floor for a suppressed (risky) person
+    ("raw_score", DBL, False),  # weighted mean of the part percentiles, before calibration
+    ("reach", DBL, False),  # bot-discounted, decayed distinct reactors, all networks
+    ("amplification", DBL, False),  # bot-discounted, decayed effort received per decayed post
+    ("authority", DBL, False),  # PageRank x persons in the graph (1 = an average person)
+    ("p_reach", DBL, False),  # each part's percentile in the scored population, 0..1
     ("p_amplification", DBL, False),
     ("p_authority", DBL, False),
     ("networks", STR_ARRAY, False),
     ("network_parts", T.ArrayType(NETWORK_PART), False),
-    ("bot_probability", DBL, False),     # the person's highest account bot probability on the snapshot day
+    ("bot_probability", DBL, False),  # the person's highest account bot probability on the snapshot day
     ("suppressed", T.BooleanType(), False),  # risky: score held at the floor, not calibrated with the others
     ("code_version", STR, False),
 )
@@ -217,17 +217,17 @@ SCORE_EXPLANATIONS = TableSpec(
         ("p_reach", DBL, False),
         ("p_amplification", DBL, False),
         ("p_authority", DBL, False),
-        ("networks", T.ArrayType(SHARE("network")), False),   # share of the effort received, largest first
-        ("topics", T.ArrayType(SHARE("topic")), False),       # share of the topical effort received, largest first
-        ("top_engagers", T.ArrayType(ENGAGER), False),       # who contributed most, with their own score
-        ("top_engagers_share", DBL, False),                         # share of the effort the top engagers gave
-        ("engagers", LONG, False),                                   # distinct persons who reacted in the window
-        ("bot_discount", DBL, False),                                # share of the raw effort removed as bot reactions
+        ("networks", T.ArrayType(SHARE("network")), False),  # share of the effort received, largest first
+        ("topics", T.ArrayType(SHARE("topic")), False),  # share of the topical effort received, largest first
+        ("top_engagers", T.ArrayType(ENGAGER), False),  # who contributed most, with their own score
+        ("top_engagers_share", DBL, False),  # share of the effort the top engagers gave
+        ("engagers", LONG, False),  # distinct persons who reacted in the window
+        ("bot_discount", DBL, False),  # share of the raw effort removed as bot reactions
         ("suppressed", T.BooleanType(), False),
-        ("previous_date", DATE, True),                               # the previous snapshot of this version
+        ("previous_date", DATE, True),  # the previous snapshot of this version
         ("previous_score", INT, True),
-        ("score_change", INT, True),                                 # score - previous_score
-        ("summary", STR, False),                                     # the one-line explanation
+        ("score_change", INT, True),  # score - previous_score
+        ("summary", STR, False),  # the one-line explanation
     ),
     partition_by=("snapshot_date", "algorithm_version"),
     keys=("snapshot_date", "algorithm_version", "person_id"),
@@ -240,10 +240,10 @@ ACCOUNT_RISK = TableSpec(
         ("risk_date", DATE, False),
         ("network", STR, False),
         ("account", STR, False),
-        ("probability", DBL, False),     # behaviour classifier's probability that the account is a bot
+        ("probability", DBL, False),  # behaviour classifier's probability that the account is a bot
         ("is_risky", T.BooleanType(), False),
-        ("reasons", STR_ARRAY, False),   # "classifier:0.93", "fixed_interval", "follow_farm"; empty when not risky
-        ("model_version", STR, False),   # "<registered model name>/<version>"
+        ("reasons", STR_ARRAY, False),  # "classifier:0.93", "fixed_interval", "follow_farm"; empty when not risky
+        ("model_version", STR, False),  # "<registered model name>/<version>"
     ),
     partition_by=("risk_date",),
     keys=("risk_date", "network", "account"),
@@ -321,13 +321,7 @@ class TableStore:
     def replace_partitions(self, spec: TableSpec, df: DataFrame, condition: str) -> None:
         """Atomically replace the rows matching ``condition`` (a partition predicate) with ``df``."""
         self.ensure(spec)
-        (
-            df.select(*spec.columns)
-            .write.format("delta")
-            .mode("overwrite")
-            .option("replaceWhere", condition)
-            .save(self.path(spec))
-        )
+        (df.select(*spec.columns).write.format("delta").mode("overwrite").option("replaceWhere", condition).save(self.path(spec)))
 
     def append(self, spec: TableSpec, source: DataFrame) -> None:
         """Append rows in one atomic commit (the caller has made sure they are new)."""

@@ -22,9 +22,12 @@ ALL_TOPICS = "_all"
 def with_persons(events: DataFrame, accounts: DataFrame) -> DataFrame:
     actor = accounts.select(F.col("account_id").alias("actor_account"), F.col("person_id").alias("actor_person"))
     target = accounts.select(F.col("account_id").alias("target_account"), F.col("person_id").alias("target_person"))
-    return events.join(actor, on="actor_account", how="left").join(target, on="target_account", how="left").withColumn(
-        "actor_person", F.coalesce("actor_person", "actor_account")
-    ).withColumn("target_person", F.coalesce("target_person", "target_account"))
+    return (
+        events.join(actor, on="actor_account", how="left")
+        .join(target, on="target_account", how="left")
+        .withColumn("actor_person", F.coalesce("actor_person", "actor_account"))
+        .withColumn("target_person", F.coalesce("target_person", "target_account"))
+    )
 
 
 def effort_weight(algorithm: Algorithm) -> Column:
@@ -47,14 +50,24 @@ def interactions(events_with_persons: DataFrame, algorithm: Algorithm) -> DataFr
     """
     targeted = events_with_persons.where(F.col("action").isin(*sorted(TARGETED)) & (F.col("actor_person") != F.col("target_person")))
     with_topic = targeted.select(
-        "event_date", "network", "actor_person", "target_person", "action",
+        "event_date",
+        "network",
+        "actor_person",
+        "target_person",
+        "action",
         F.explode(F.array_union(F.array(F.lit(ALL_TOPICS)), F.col("topics"))).alias("topic"),
     )
     return (
         with_topic.groupBy("event_date", "network", "actor_person", "target_person", "action", "topic")
         .agg(F.count(F.lit(1)).alias("actions"))
         .select(
-            "event_date", "network", "actor_person", "target_person", "action", "topic", "actions",
+            "event_date",
+            "network",
+            "actor_person",
+            "target_person",
+            "action",
+            "topic",
+            "actions",
             (F.col("actions") * effort_weight(algorithm)).alias("effort"),
             F.lit(algorithm.version).alias("algorithm_version"),
         )

@@ -161,9 +161,9 @@ def training_settings(settings: Settings) -> Settings:
 
 
 def _remove(spark: SparkSession, path: str) -> None:
-    jvm = spark.sparkContext._jvm  # noqa: SLF001 - Hadoop FS delete works the same for file:, s3a:, abfss:
+    jvm = spark.sparkContext._jvm
     hpath = jvm.org.apache.hadoop.fs.Path(path)
-    hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(hpath, True)  # noqa: SLF001
+    hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(hpath, True)
 
 
 def truth_accounts(truth: DataFrame, networks: list[str]) -> DataFrame:
@@ -172,7 +172,11 @@ def truth_accounts(truth: DataFrame, networks: list[str]) -> DataFrame:
     Account ids are "<network>:<native id>", as every adapter spells them (and as link records name them).
     """
     parts = [
-        truth.select(F.lit(n).alias("network"), F.concat(F.lit(f"{n}:"), native_id(n, F.col("person_idx"))).alias("account"), F.col("is_bot").cast("double").alias("label"))
+        truth.select(
+            F.lit(n).alias("network"),
+            F.concat(F.lit(f"{n}:"), native_id(n, F.col("person_idx"))).alias("account"),
+            F.col("is_bot").cast("double").alias("label"),
+        )
         for n in networks
     ]
     out = parts[0]
@@ -196,7 +200,12 @@ def behaviour_training_data(spark: SparkSession, settings: Settings) -> DataFram
     networks = {}
     for d in training.days:
         spec = SynthSpec(
-            day=d.date, events=d.events, persons=d.persons, bot_permille=d.bot_permille, bot_event_share=d.bot_event_share, seed=d.seed,
+            day=d.date,
+            events=d.events,
+            persons=d.persons,
+            bot_permille=d.bot_permille,
+            bot_event_share=d.bot_event_share,
+            seed=d.seed,
             networks=tuple(training.networks) if training.networks else None,
         )
         networks[d.date] = generate(spark, scratch, spec)["networks"]
@@ -225,7 +234,13 @@ def _log_model(model: PipelineModel, report: ModelReport, settings: Settings) ->
     if report.promoted:
         mlflow.MlflowClient().set_registered_model_alias(report.name, settings.bots.registry.alias, report.version)
     else:
-        log.warning("bots: %s v%s held-out AUC %.3f < %.3f: registered, not promoted", report.name, report.version, report.heldout["auc"], settings.bots.classifier.promote_min_auc)
+        log.warning(
+            "bots: %s v%s held-out AUC %.3f < %.3f: registered, not promoted",
+            report.name,
+            report.version,
+            report.heldout["auc"],
+            settings.bots.classifier.promote_min_auc,
+        )
 
 
 def train(spark: SparkSession, settings: Settings) -> TrainReport:
@@ -257,7 +272,9 @@ def train(spark: SparkSession, settings: Settings) -> TrainReport:
             metrics |= {f"{kind}_rows_{k}": float(v) for k, v in model_report.rows.items()}
             mlflow.log_metrics(metrics)
             tracking.log_json(f"{kind}/feature_importances.json", model_report.importances)
-        mlflow.log_metrics({f"profile_rows_rejected_{k}": float(v) for k, v in report.rejected.items()} | {"profile_rows_rejected": float(sum(report.rejected.values()))})
+        mlflow.log_metrics(
+            {f"profile_rows_rejected_{k}": float(v) for k, v in report.rejected.items()} | {"profile_rows_rejected": float(sum(report.rejected.values()))}
+        )
         mlflow.log_metrics({f"seconds_{k}": v for k, v in report.seconds.items()})
     return report
 

@@ -20,7 +20,9 @@ def person_risk(account_risk: DataFrame, accounts: DataFrame, day: dt.date) -> D
     assessed = account_risk.where(F.col("risk_date") == F.lit(day)).select(F.col("account").alias("account_id"), "probability", "is_risky")
     owners = accounts.select("account_id", "person_id")
     with_person = assessed.join(owners, on="account_id", how="left").withColumn("person_id", F.coalesce("person_id", "account_id"))
-    return with_person.groupBy("person_id").agg(F.max("probability").alias("bot_probability"), F.max(F.col("is_risky").cast("int")).cast("boolean").alias("is_risky"))
+    return with_person.groupBy("person_id").agg(
+        F.max("probability").alias("bot_probability"), F.max(F.col("is_risky").cast("int")).cast("boolean").alias("is_risky")
+    )
 
 
 def no_risk(spark) -> DataFrame:

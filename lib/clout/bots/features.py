@@ -79,12 +79,40 @@ PROFILE_FEATURES = (
 PROFILE_COUNTS = ("statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count")
 # Twitter v1 profile columns as exported in cresci-2015 (every field read as text, then checked)
 PROFILE_CSV_COLUMNS = (
-    "id", "name", "screen_name", "statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count",
-    "created_at", "url", "lang", "time_zone", "location", "default_profile", "default_profile_image", "geo_enabled",
-    "profile_image_url", "profile_banner_url", "profile_use_background_image", "profile_background_image_url_https",
-    "profile_text_color", "profile_image_url_https", "profile_sidebar_border_color", "profile_background_tile",
-    "profile_sidebar_fill_color", "profile_background_image_url", "profile_background_color", "profile_link_color",
-    "utc_offset", "protected", "verified", "description", "updated", "dataset",
+    "id",
+    "name",
+    "screen_name",
+    "statuses_count",
+    "followers_count",
+    "friends_count",
+    "favourites_count",
+    "listed_count",
+    "created_at",
+    "url",
+    "lang",
+    "time_zone",
+    "location",
+    "default_profile",
+    "default_profile_image",
+    "geo_enabled",
+    "profile_image_url",
+    "profile_banner_url",
+    "profile_use_background_image",
+    "profile_background_image_url_https",
+    "profile_text_color",
+    "profile_image_url_https",
+    "profile_sidebar_border_color",
+    "profile_background_tile",
+    "profile_sidebar_fill_color",
+    "profile_background_image_url",
+    "profile_background_color",
+    "profile_link_color",
+    "utc_offset",
+    "protected",
+    "verified",
+    "description",
+    "updated",
+    "dataset",
 )
 _CORRUPT = "_corrupt_record"
 _MICROS = 1_000_000
@@ -136,8 +164,10 @@ def gap_features(window_events: DataFrame, conf: BotsConf, window_days: int) -> 
     # sub-minute repeats (a quick run of likes) are not a schedule: the modal gap counts from one period up
     same_length = (
         gaps.where(F.col("gap_us") >= F.lit(conf.rules.timer_period_seconds * _MICROS))
-        .groupBy(*keys, "gap_us").agg(F.count(F.lit(1)).alias("n"))
-        .groupBy(*keys).agg(F.max("n").alias("modal_gaps"))
+        .groupBy(*keys, "gap_us")
+        .agg(F.count(F.lit(1)).alias("n"))
+        .groupBy(*keys)
+        .agg(F.max("n").alias("modal_gaps"))
     )
     log_binned = gaps.groupBy(*keys, F.floor(F.log2(F.col("gap_s") + 1)).alias("bin")).agg(F.count(F.lit(1)).alias("n"))
     return (

@@ -122,8 +122,10 @@ def previous_scores(store: TableStore, algorithm_version: str, previous: dt.date
     """(person_id, previous_date, previous_score) of the previous snapshot; empty when there is none."""
     if previous is None:
         return store.spark.createDataFrame([], "person_id string, previous_date date, previous_score int")
-    return store.read(SCORES).where(snapshot_rows(previous, algorithm_version)).select(
-        "person_id", F.lit(previous).alias("previous_date"), F.col("score").alias("previous_score")
+    return (
+        store.read(SCORES)
+        .where(snapshot_rows(previous, algorithm_version))
+        .select("person_id", F.lit(previous).alias("previous_date"), F.col("score").alias("previous_score"))
     )
 
 
@@ -143,9 +145,7 @@ def engagers_piece(top: Column) -> Column:
     Erasure rebuilds this piece when it removes someone from another person's engagers (clout.erasure).
     """
     shown = F.slice(top, 1, IN_SUMMARY)
-    names = F.transform(
-        shown, lambda e: F.format_string("%s (%s)", e["person_id"], F.coalesce(e["score"].cast("string"), F.lit("unscored")))
-    )
+    names = F.transform(shown, lambda e: F.format_string("%s (%s)", e["person_id"], F.coalesce(e["score"].cast("string"), F.lit("unscored"))))
     gave = F.aggregate(shown, F.lit(0.0), lambda total, e: total + e["share"])
     return F.when(F.size(top) > 0, F.format_string("top engagers %s gave %s", F.array_join(names, ", "), _percent(gave)))
 
@@ -177,9 +177,7 @@ def summary(previous: dt.date | None) -> Column:
     )
 
 
-def explain(
-    staged_scores: DataFrame, reactions: DataFrame, topical_reactions: DataFrame, previous: DataFrame, previous_date: dt.date | None
-) -> DataFrame:
+def explain(staged_scores: DataFrame, reactions: DataFrame, topical_reactions: DataFrame, previous: DataFrame, previous_date: dt.date | None) -> DataFrame:
     """One explanation per staged person (the ``score_explanations`` columns)."""
     totals = received_totals(reactions)
     nothing_received = F.coalesce(F.col("effort_raw"), F.lit(0.0)) <= 0  # a suppressed person may have received nothing
@@ -193,16 +191,25 @@ def explain(
         .join(totals, on="person_id", how="left")
         .join(previous, on="person_id", how="left")
         .select(
-            "snapshot_date", "algorithm_version", "person_id", "score", "p_reach", "p_amplification", "p_authority",
+            "snapshot_date",
+            "algorithm_version",
+            "person_id",
+            "score",
+            "p_reach",
+            "p_amplification",
+            "p_authority",
             F.coalesce("networks", F.array().cast(_field_type("networks"))).alias("networks"),
             F.coalesce("topics", F.array().cast(_field_type("topics"))).alias("topics"),
             F.coalesce("top_engagers", F.array().cast(_field_type("top_engagers"))).alias("top_engagers"),
             F.coalesce("top_engagers_share", F.lit(0.0)).alias("top_engagers_share"),
             F.coalesce("engagers", F.lit(0)).cast("long").alias("engagers"),
             F.when(nothing_received, F.lit(0.0)).otherwise(F.lit(1.0) - F.col("effort") / F.col("effort_raw")).alias("bot_discount"),
-            "suppressed", "bot_probability", "previous_date", "previous_score",
+            "suppressed",
+            "bot_probability",
+            "previous_date",
+            "previous_score",
             (F.col("score") - F.col("previous_score")).alias("score_change"),
-        )  # fmt: skip
+        )
     )
     return explained.withColumn("summary", summary(previous_date)).select(*SCORE_EXPLANATIONS.columns)
 

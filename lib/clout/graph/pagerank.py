@@ -175,14 +175,14 @@ def _lineage_free_view(ranks: DataFrame) -> DataFrame:
     """
     if not hasattr(ranks, "_jdf"):  # Spark Connect: no JVM handle
         return ranks.localCheckpoint(eager=True)
-    query = ranks._jdf.queryExecution()  # noqa: SLF001
-    leaf = ranks.sparkSession._jsparkSession.internalCreateDataFrame(query.toRdd(), ranks._jdf.schema(), False)  # noqa: SLF001
+    query = ranks._jdf.queryExecution()
+    leaf = ranks.sparkSession._jsparkSession.internalCreateDataFrame(query.toRdd(), ranks._jdf.schema(), False)
     return type(ranks)(leaf, ranks.sparkSession)
 
 
 def _checkpoint(ranks: DataFrame) -> DataFrame:
     """A copy of the persisted ``ranks`` with no lineage at all; ``ranks`` itself is released."""
-    if ranks.sparkSession.sparkContext.getCheckpointDir() is None:
+    if ranks.sparkSession.sparkContext.getCheckpointDir() is None:  # noqa: SIM108 (each branch says why)
         # Local checkpoint blocks already live in executor storage: no need to persist them again.
         cut = ranks.localCheckpoint(eager=True)
     else:

@@ -45,7 +45,9 @@ def network_inflow(edges_by_network: DataFrame, ranks: DataFrame, damping: float
     )
 
 
-def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, reactions: DataFrame, population: DataFrame) -> dict[str, float]:
+def compute(
+    spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, reactions: DataFrame, population: DataFrame
+) -> dict[str, float]:
     """Replace the snapshot's ``authority`` partition rows for this version; ``population``: (person_id) scored candidates."""
     store = TableStore(spark, settings)
     edges_by_network = graph_edges(reactions).cache()
@@ -61,7 +63,12 @@ def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snaps
     )  # fmt: skip
     this_snapshot = f"snapshot_date = DATE'{snapshot_date.isoformat()}' AND algorithm_version = '{algorithm.version}'"
     store.replace_partitions(AUTHORITY, rows, this_snapshot)
-    stats = {"graph_edges": float(edges.count()), "graph_vertices": float(vertices), "pagerank_iterations": float(result.iterations), "pagerank_l1_change": result.l1_change}
+    stats = {
+        "graph_edges": float(edges.count()),
+        "graph_vertices": float(vertices),
+        "pagerank_iterations": float(result.iterations),
+        "pagerank_l1_change": result.l1_change,
+    }
     ranks.unpersist()
     edges_by_network.unpersist()
     return stats

@@ -58,7 +58,8 @@ def link_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dict
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     good = links.where(F.col("reason").isNull()).dropDuplicates(["account_id"])
     (
-        store.delta(IDENTITY_LINKS).alias("t")
+        store.delta(IDENTITY_LINKS)
+        .alias("t")
         .merge(
             good.select("account_id", "person_id", F.lit("link_record").alias("source"), F.lit(now).cast("timestamp").alias("linked_at")).alias("s"),
             "t.account_id = s.account_id",
@@ -67,19 +68,23 @@ def link_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dict
         .whenNotMatchedInsertAll()
         .execute()
     )
-    bad = links.where(F.col("reason").isNotNull()).select(
-        F.sha2(F.concat_ws("\u0001", "source_file", "reason", "raw_payload", F.coalesce("account_id", F.lit(""))), 256).alias("quarantine_id"),
-        F.col("network"),
-        "source_file",
-        "reason",
-        F.lit("identity link record").alias("detail"),
-        F.lit(None).cast("string").alias("event_id"),
-        F.lit(None).cast("date").alias("event_date"),
-        "raw_payload",
-        F.lit(now.date()).alias("ingest_date"),
-        F.lit(now).cast("timestamp").alias("ingested_at"),
-        F.lit(f"identity-{day.isoformat()}").alias("run_id"),
-    ).dropDuplicates(["quarantine_id"])
+    bad = (
+        links.where(F.col("reason").isNotNull())
+        .select(
+            F.sha2(F.concat_ws("\u0001", "source_file", "reason", "raw_payload", F.coalesce("account_id", F.lit(""))), 256).alias("quarantine_id"),
+            F.col("network"),
+            "source_file",
+            "reason",
+            F.lit("identity link record").alias("detail"),
+            F.lit(None).cast("string").alias("event_id"),
+            F.lit(None).cast("date").alias("event_date"),
+            "raw_payload",
+            F.lit(now.date()).alias("ingest_date"),
+            F.lit(now).cast("timestamp").alias("ingested_at"),
+            F.lit(f"identity-{day.isoformat()}").alias("run_id"),
+        )
+        .dropDuplicates(["quarantine_id"])
+    )
     store.insert_new(QUARANTINE, bad, ["quarantine_id"])
     total = links.count()
     accepted = links.where(F.col("reason").isNull()).count()
@@ -101,11 +106,7 @@ def accounts_seen(events: DataFrame) -> DataFrame:
     """Every account appearing as actor or target, with the days it was first and last seen."""
     actors = events.select(F.col("actor_account").alias("account_id"), "network", "event_date")
     targets = events.where(F.col("target_account").isNotNull()).select(F.col("target_account").alias("account_id"), "network", "event_date")
-    return (
-        actors.unionByName(targets)
-        .groupBy("account_id", "network")
-        .agg(F.min("event_date").alias("first_seen"), F.max("event_date").alias("last_seen"))
-    )
+    return actors.unionByName(targets).groupBy("account_id", "network").agg(F.min("event_date").alias("first_seen"), F.max("event_date").alias("last_seen"))
 
 
 def resolve_persons(seen: DataFrame, links: DataFrame) -> DataFrame:
@@ -125,7 +126,8 @@ def update_accounts(spark: SparkSession, settings: Settings, dates: list[dt.date
     events = store.read(EVENTS).where(F.col("event_date").isin(dates))
     resolved = resolve_persons(accounts_seen(events), store.read(IDENTITY_LINKS))
     (
-        store.delta(ACCOUNTS).alias("t")
+        store.delta(ACCOUNTS)
+        .alias("t")
         .merge(resolved.alias("s"), "t.account_id = s.account_id")
         .whenMatchedUpdate(
             set={
@@ -140,7 +142,8 @@ def update_accounts(spark: SparkSession, settings: Settings, dates: list[dt.date
     # links that arrived after an account was first seen re-map it
     links = store.read(IDENTITY_LINKS)
     (
-        store.delta(ACCOUNTS).alias("t")
+        store.delta(ACCOUNTS)
+        .alias("t")
         .merge(links.alias("s"), "t.account_id = s.account_id AND t.person_id <> s.person_id")
         .whenMatchedUpdate(set={"person_id": "s.person_id"})
         .execute()

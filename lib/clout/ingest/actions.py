@@ -5,10 +5,7 @@ Creations make content (the amplification denominator). Audience actions (follow
 alone is not influence.
 """
 
-REACTIONS = frozenset(
-    {"reply", "comment", "answer", "accepted_answer", "quote", "share", "mention", "like", "vote_up", "vote_down",
-     "view", "checkin_tag"}
-)
+REACTIONS = frozenset({"reply", "comment", "answer", "accepted_answer", "quote", "share", "mention", "like", "vote_up", "vote_down", "view", "checkin_tag"})
 CREATIONS = frozenset({"post", "checkin"})
 AUDIENCE = frozenset({"follow"})
 ACTIONS = REACTIONS | CREATIONS | AUDIENCE

@@ -38,7 +38,7 @@ class LandingFile:
 @dataclass
 class IngestReport:
     run_id: str
-    files: list[dict] = field(default_factory=list)       # one dict per file: counts
+    files: list[dict] = field(default_factory=list)  # one dict per file: counts
     reasons: dict[str, int] = field(default_factory=dict)  # quarantined rows by reason
     skipped_files: list[str] = field(default_factory=list)
     touched_dates: list[dt.date] = field(default_factory=list)
@@ -64,17 +64,22 @@ class IngestReport:
         """The run's counts as MLflow metrics: rows in / accepted / quarantined (also per reason), files."""
         s = self.summary()
         return {
-            "rows_in": s["events_emitted"], "records_in": s["records"], "rows_accepted": s["accepted"],
-            "rows_quarantined": s["quarantined"], "rows_already_present": s["already_present"],
-            "files_ingested": s["files"], "files_skipped": s["skipped_files"], "ingest_reconciled": float(self.reconciled),
+            "rows_in": s["events_emitted"],
+            "records_in": s["records"],
+            "rows_accepted": s["accepted"],
+            "rows_quarantined": s["quarantined"],
+            "rows_already_present": s["already_present"],
+            "files_ingested": s["files"],
+            "files_skipped": s["skipped_files"],
+            "ingest_reconciled": float(self.reconciled),
         } | {f"quarantined_{reason}": n for reason, n in self.reasons.items()}
 
 
 def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int, dt.datetime]]:
     """(path, size, mtime) of every file under ``folder`` (any Hadoop file system); [] when it is absent."""
-    jvm = spark.sparkContext._jvm  # noqa: SLF001 - Hadoop FS listing works the same for file:, s3a:, abfss:
+    jvm = spark.sparkContext._jvm
     hpath = jvm.org.apache.hadoop.fs.Path(folder)
-    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # noqa: SLF001
+    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     if not fs.exists(hpath):
         return []
     found = []
@@ -164,10 +169,14 @@ def quarantine_rows(classified: DataFrame, raw: DataFrame, run_id: str, ingested
     wanted = bad.select(*keys).distinct()
     lines = raw.select("source_file", "raw_payload", *fingerprint(F.col("raw_payload"))).join(wanted, on=keys, how="left_semi").dropDuplicates(keys)
     restored = bad.join(lines, on=keys, how="left")
-    payload = F.when(F.length("raw_payload") > MAX_PAYLOAD_CHARS, F.concat(F.substring("raw_payload", 1, MAX_PAYLOAD_CHARS), F.lit("...[truncated]"))).otherwise(F.col("raw_payload"))
+    payload = F.when(
+        F.length("raw_payload") > MAX_PAYLOAD_CHARS, F.concat(F.substring("raw_payload", 1, MAX_PAYLOAD_CHARS), F.lit("...[truncated]"))
+    ).otherwise(F.col("raw_payload"))
     # identical lines of one file (same payload, same reason) are told apart by their rank among themselves
     same = Window.partitionBy(*keys, "reason", "event_id").orderBy(F.lit(1))
-    qid = F.sha2(F.concat_ws("\u0001", "source_file", "reason", F.coalesce("event_id", F.lit("")), "raw_payload", F.row_number().over(same).cast("string")), 256)
+    qid = F.sha2(
+        F.concat_ws("\u0001", "source_file", "reason", F.coalesce("event_id", F.lit("")), "raw_payload", F.row_number().over(same).cast("string")), 256
+    )
     return restored.select(
         qid.alias("quarantine_id"),
         "network",
@@ -253,7 +262,19 @@ def ingest(
             store.insert_new(QUARANTINE, quarantine_rows(classified, raw, run_id, ingested_at), ["quarantine_id"])
         report.touched_dates = dates
         log_rows = [
-            (f["network"], f["source_file"], f["file_size"], f["file_mtime"], f["records"], f["events_emitted"], f["accepted"], f["quarantined"], f["already_present"], ingested_at, run_id)
+            (
+                f["network"],
+                f["source_file"],
+                f["file_size"],
+                f["file_mtime"],
+                f["records"],
+                f["events_emitted"],
+                f["accepted"],
+                f["quarantined"],
+                f["already_present"],
+                ingested_at,
+                run_id,
+            )
             for f in report.files
         ]
         log_df = spark.createDataFrame(log_rows, INGEST_LOG.schema)

@@ -15,7 +15,8 @@ from clout.ingest.actions import ACTIONS, REACTIONS, TARGETED
 
 # Reasons, in the order they are checked. Adapters may set any of the first group as parse_error.
 ADAPTER_REASONS = ("malformed_record", "wrong_type", "unknown_action", "no_events", "unknown_network")
-REASONS = ADAPTER_REASONS + (
+REASONS = (
+    *ADAPTER_REASONS,
     "missing_id",
     "missing_timestamp",
     "future_timestamp",
@@ -43,11 +44,7 @@ def with_row_reasons(
     founded_day = network_founded[F.col("network")]
     latest_allowed = F.lit(now + dt.timedelta(minutes=max_future_minutes)).cast("timestamp")
 
-    missing_id = (
-        F.col("event_id").isNull()
-        | F.col("actor_account").isNull()
-        | (_in(F.col("action"), TARGETED) & F.col("target_account").isNull())
-    )
+    missing_id = F.col("event_id").isNull() | F.col("actor_account").isNull() | (_in(F.col("action"), TARGETED) & F.col("target_account").isNull())
     is_reaction_to_self = _in(F.col("action"), REACTIONS | {"follow"}) & (F.col("target_account") == F.col("actor_account"))
     # a string has at most as many characters as bytes: the character count (a scan of the text) is taken only
     # for the rare payload whose byte length (stored with the string) is over the limit
@@ -71,11 +68,17 @@ def with_row_reasons(
         F.when(reason == "unknown_action", F.concat(F.lit("action="), F.coalesce(F.col("action"), F.lit("null"))))
         .when(reason == "future_timestamp", F.concat(F.lit("event_time="), F.col("event_time").cast("string")))
         .when(reason == "before_network_existed", F.concat(F.lit("event_time="), F.col("event_time").cast("string")))
-        .when(reason == "oversized_field", F.concat(F.lit("chars="), F.greatest(F.coalesce(F.col("text_chars"), F.lit(0)), F.length("raw_payload")).cast("string")))
+        .when(
+            reason == "oversized_field",
+            F.concat(F.lit("chars="), F.greatest(F.coalesce(F.col("text_chars"), F.lit(0)), F.length("raw_payload")).cast("string")),
+        )
         .when(reason == "unknown_network", F.concat(F.lit("network="), F.col("network")))
     )
-    return candidates.withColumn("event_date", F.to_date("event_time")).withColumn("reason", reason).withColumn("detail", detail).select(
-        "*", *fingerprint(F.col("raw_payload"))
+    return (
+        candidates.withColumn("event_date", F.to_date("event_time"))
+        .withColumn("reason", reason)
+        .withColumn("detail", detail)
+        .select("*", *fingerprint(F.col("raw_payload")))
     )
 
 
@@ -109,8 +112,12 @@ def mark_batch_duplicates(validated: DataFrame) -> DataFrame:
     valid = F.col("reason").isNull()
     keyed = validated.withColumn("_key", F.xxhash64("event_id"))
     repeated_keys = (
-        keyed.where(valid).groupBy("_key").agg(F.count(F.lit(1)).alias("n")).where("n > 1")
-        .select("_key", F.lit(True).alias("_repeated")).localCheckpoint(eager=True)
+        keyed.where(valid)
+        .groupBy("_key")
+        .agg(F.count(F.lit(1)).alias("n"))
+        .where("n > 1")
+        .select("_key", F.lit(True).alias("_repeated"))
+        .localCheckpoint(eager=True)
     )
     if repeated_keys.count() <= MAX_BROADCAST_REPEATED_IDS:
         repeated_keys = F.broadcast(repeated_keys)

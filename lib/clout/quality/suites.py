@@ -37,8 +37,7 @@ def _expectations(table: str, networks: list[str], calibration=None):
     E = gx.expectations
     if table == "events":
         return [
-            E.ExpectColumnValuesToNotBeNull(column=c)
-            for c in ("event_id", "network", "event_time", "event_date", "action", "actor_account", "source_file")
+            E.ExpectColumnValuesToNotBeNull(column=c) for c in ("event_id", "network", "event_time", "event_date", "action", "actor_account", "source_file")
         ] + [
             E.ExpectColumnValuesToBeUnique(column="event_id"),
             E.ExpectColumnValuesToBeInSet(column="action", value_set=sorted(ACTIONS)),

@@ -13,9 +13,7 @@ from pyspark.sql import functions as F
 
 # Percentiles at which the raw distribution is sampled: fine in the tail, where the top scores are decided.
 PROBES = sorted(
-    {round(i / 200, 6) for i in range(0, 201)}
-    | {round(0.99 + i / 10_000, 6) for i in range(0, 101)}
-    | {round(0.999 + i / 100_000, 6) for i in range(0, 101)}
+    {round(i / 200, 6) for i in range(201)} | {round(0.99 + i / 10_000, 6) for i in range(101)} | {round(0.999 + i / 100_000, 6) for i in range(101)}
 )
 
 

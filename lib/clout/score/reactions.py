@@ -22,9 +22,7 @@ REACTION_COLUMNS = (
 )  # fmt: skip
 
 
-def window_reactions(
-    daily: DataFrame, risk: DataFrame, snapshot_date: dt.date, algorithm: Algorithm, anonymous: list[str], topics: bool = False
-) -> DataFrame:
+def window_reactions(daily: DataFrame, risk: DataFrame, snapshot_date: dt.date, algorithm: Algorithm, anonymous: list[str], topics: bool = False) -> DataFrame:
     """Window rows of ``daily_interactions`` (topic '_all', or every real topic with ``topics``), one per
     (network, topic, actor, target):
 

@@ -82,7 +82,11 @@ def combined_reach(reactions: DataFrame) -> DataFrame:
 def decayed_posts(posts: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
     """Per (person_id, network): decayed posts in the window (the amplification denominator)."""
     d = decay(F.col("event_date"), snapshot_date, algorithm.window.half_life_days)
-    return posts.where(in_window(F.col("event_date"), snapshot_date, algorithm.window.days)).groupBy("person_id", "network").agg(F.sum(F.col("posts") * d).alias("posts"))
+    return (
+        posts.where(in_window(F.col("event_date"), snapshot_date, algorithm.window.days))
+        .groupBy("person_id", "network")
+        .agg(F.sum(F.col("posts") * d).alias("posts"))
+    )
 
 
 def amplification(effort: str, posts: str, algorithm: Algorithm):
@@ -159,9 +163,7 @@ def combine(person_parts: DataFrame, algorithm: Algorithm) -> DataFrame:
     return ranked.withColumn("score", F.when(F.col("suppressed"), F.lit(cal.floor)).otherwise(calibrated).cast("int")).drop("p")
 
 
-def compute(
-    spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, reactions: DataFrame, risk: DataFrame
-) -> dict[str, float]:
+def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, reactions: DataFrame, risk: DataFrame) -> dict[str, float]:
     """Write the snapshot's scores into ``scores_staging`` (the publish step validates and promotes them)."""
     store = TableStore(spark, settings)
     person_parts = parts(reactions, store.read(POSTS_DAILY), authority_of(store, algorithm, snapshot_date), risk, snapshot_date, algorithm).cache()
@@ -174,12 +176,16 @@ def compute(
     this_snapshot = f"snapshot_date = DATE'{snapshot_date.isoformat()}' AND algorithm_version = '{algorithm.version}'"
     store.replace_partitions(SCORES_STAGING, scored, this_snapshot)
     person_parts.unpersist()
-    stats = staged(store, algorithm.version, snapshot_date).agg(
-        F.count(F.lit(1)).alias("persons_scored"),
-        F.sum(F.col("suppressed").cast("int")).alias("persons_suppressed"),
-        F.mean("score").alias("score_mean"),
-        F.percentile_approx("score", 0.95).alias("score_p95"),
-    ).first()
+    stats = (
+        staged(store, algorithm.version, snapshot_date)
+        .agg(
+            F.count(F.lit(1)).alias("persons_scored"),
+            F.sum(F.col("suppressed").cast("int")).alias("persons_suppressed"),
+            F.mean("score").alias("score_mean"),
+            F.percentile_approx("score", 0.95).alias("score_p95"),
+        )
+        .first()
+    )
     return {
         "persons_scored": float(stats.persons_scored),
         "persons_suppressed": float(stats.persons_suppressed or 0),

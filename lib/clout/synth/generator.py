@@ -34,11 +34,11 @@ REACTION_ACTIONS = ("reply", "comment", "quote", "share", "like", "mention", "vo
 class SynthSpec:
     day: dt.date
     events: int
-    persons: int | None = None       # default: events / 40, at least 200
-    alpha: float = 1.1               # steepness of planted influence
-    bot_permille: int = 5            # share of persons that are bots (per mille)
-    bot_event_share: float = 0.04    # share of events made by bots
-    bad_line_share: float = 0.0005   # corrupted lines (malformed JSON)
+    persons: int | None = None  # default: events / 40, at least 200
+    alpha: float = 1.1  # steepness of planted influence
+    bot_permille: int = 5  # share of persons that are bots (per mille)
+    bot_event_share: float = 0.04  # share of events made by bots
+    bad_line_share: float = 0.0005  # corrupted lines (malformed JSON)
     duplicate_share: float = 0.0005  # lines written twice
     seed: int = 7
     networks: tuple[str, ...] | None = None
@@ -112,7 +112,7 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
     start_epoch = int(dt.datetime.combine(spec.day, dt.time(), tzinfo=dt.UTC).timestamp())
 
     u_net, u_act, u_actor, u_target, u_time, u_bot = (_u(seq, salt=spec.seed * 100 + k) for k in range(6))
-    network = _pick(u_net, {k: 1.0 for k in networks})
+    network = _pick(u_net, dict.fromkeys(networks, 1.0))
     bot_rows = u_bot < F.lit(spec.bot_event_share)
     bot_actor = F.lit(n - n_bots(spec)) + F.floor(u_actor * n_bots(spec)).cast("long")
     regular_actor = F.floor(u_actor * (n - n_bots(spec))).cast("long")
@@ -120,10 +120,20 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
     skewed_target = F.floor(F.lit(n) * F.pow(u_target, F.lit(spec.alpha * 3.0))).cast("long")
     uniform_target = F.floor(u_target * n).cast("long")
 
-    df = spark.range(0, spec.events, numPartitions=parts).select(
-        seq.alias("seq"), network.alias("network"), actor_idx.alias("actor_idx"), bot_rows.alias("bot_row"), u_act.alias("u_act"),
-        skewed_target.alias("skewed_target"), uniform_target.alias("uniform_target"), u_time.alias("u_time"),
-    ).withColumn("actor_is_bot", is_bot(F.col("actor_idx"), spec))
+    df = (
+        spark.range(0, spec.events, numPartitions=parts)
+        .select(
+            seq.alias("seq"),
+            network.alias("network"),
+            actor_idx.alias("actor_idx"),
+            bot_rows.alias("bot_row"),
+            u_act.alias("u_act"),
+            skewed_target.alias("skewed_target"),
+            uniform_target.alias("uniform_target"),
+            u_time.alias("u_time"),
+        )
+        .withColumn("actor_is_bot", is_bot(F.col("actor_idx"), spec))
+    )
 
     action = None
     for net in networks:
@@ -137,7 +147,9 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
     has_target = ~F.col("action").isin("post", "checkin")
     df = df.withColumn("target_idx", F.when(has_target, target))
     # bots post on a timer: every 5 minutes, whatever the day brings
-    seconds = F.when(F.col("actor_is_bot"), F.floor(F.col("u_time") * 288) * 300 + F.pmod(F.col("actor_idx"), F.lit(60))).otherwise(F.floor(F.col("u_time") * 86400))
+    seconds = F.when(F.col("actor_is_bot"), F.floor(F.col("u_time") * 288) * 300 + F.pmod(F.col("actor_idx"), F.lit(60))).otherwise(
+        F.floor(F.col("u_time") * 86400)
+    )
     topic_of = lambda idx: F.element_at(F.array(*[F.lit(t) for t in TOPICS]), (F.pmod(idx, F.lit(len(TOPICS))) + 1).cast("int"))  # noqa: E731
     topic_idx = F.coalesce(F.col("target_idx"), F.col("actor_idx"))
 
@@ -148,7 +160,9 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
         target_native = native_id(net, F.col("target_idx"))
         content = F.concat(F.lit("c"), F.col("seq").cast("string"))
         # which of the target's posts was acted upon: one of 10^6, so one person rarely hits the same post twice
-        target_content = F.concat(F.lit("t"), F.col("target_idx").cast("string"), F.lit("x"), F.pmod(F.xxhash64(F.col("seq"), F.lit(spec.seed)), F.lit(1_000_000)).cast("string"))
+        target_content = F.concat(
+            F.lit("t"), F.col("target_idx").cast("string"), F.lit("x"), F.pmod(F.xxhash64(F.col("seq"), F.lit(spec.seed)), F.lit(1_000_000)).cast("string")
+        )
         creates = F.col("action").isin("post", "reply", "comment", "quote", "share", "answer", "checkin", "mention")
         rows.append(
             part.select(

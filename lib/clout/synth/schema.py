@@ -10,14 +10,14 @@ from pyspark.sql import types as T
 SYNTH_ACTION = T.StructType(
     [
         T.StructField("network", T.StringType(), False),
-        T.StructField("seq", T.LongType(), False),                  # unique per network and day
-        T.StructField("action", T.StringType(), False),             # clout.ingest.actions vocabulary
+        T.StructField("seq", T.LongType(), False),  # unique per network and day
+        T.StructField("action", T.StringType(), False),  # clout.ingest.actions vocabulary
         T.StructField("event_time", T.TimestampType(), False),
-        T.StructField("actor_native", T.StringType(), False),       # native user id on that network
+        T.StructField("actor_native", T.StringType(), False),  # native user id on that network
         T.StructField("actor_handle", T.StringType(), False),
-        T.StructField("target_native", T.StringType(), True),       # null for post / checkin
+        T.StructField("target_native", T.StringType(), True),  # null for post / checkin
         T.StructField("target_handle", T.StringType(), True),
-        T.StructField("content_native", T.StringType(), True),      # id of the item this action creates
+        T.StructField("content_native", T.StringType(), True),  # id of the item this action creates
         T.StructField("target_content_native", T.StringType(), True),  # id of the item acted upon
         T.StructField("topics", T.ArrayType(T.StringType(), False), False),
         T.StructField("text", T.StringType(), True),

@@ -39,8 +39,8 @@ from clout.validate.common import (
     log_outcome,
     measure_into,
     record,
-    scratch_lake,
     score_window,
+    scratch_lake,
     spearman,
 )
 
@@ -68,8 +68,8 @@ def reputations(spark: SparkSession, users_path: str) -> DataFrame:
     parsed = rows.select(user.alias("u"))
     reputation = F.col("u._Reputation").try_cast("long")
     usable = F.col("u").isNotNull() & F.col(f"u.{CORRUPT}").isNull() & reputation.isNotNull()
-    return parsed.where(usable).select(account(NETWORK, F.col("u._Id")).alias("account_id"), reputation.alias("reputation")).where(
-        F.col("account_id").isNotNull()
+    return (
+        parsed.where(usable).select(account(NETWORK, F.col("u._Id")).alias("account_id"), reputation.alias("reputation")).where(F.col("account_id").isNotNull())
     )
 
 

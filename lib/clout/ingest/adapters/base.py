@@ -22,7 +22,7 @@ from clout.tables import EVENT_FIELDS
 # Event fields an adapter fills (event_date is derived by validation from event_time).
 EVENT_COLUMNS = [name for name, _, _ in EVENT_FIELDS if name != "event_date"]
 # record_first marks the first candidate of each native record, so records are counted without another read
-CANDIDATE_COLUMNS = EVENT_COLUMNS + ["raw_payload", "parse_error", "record_first"]
+CANDIDATE_COLUMNS = [*EVENT_COLUMNS, "raw_payload", "parse_error", "record_first"]
 CANDIDATE_TYPES = {name: dtype for name, dtype, _ in EVENT_FIELDS} | {
     "raw_payload": T.StringType(),
     "parse_error": T.StringType(),
@@ -30,9 +30,7 @@ CANDIDATE_TYPES = {name: dtype for name, dtype, _ in EVENT_FIELDS} | {
 }
 CORRUPT = "_corrupt_record"
 # The event struct every adapter builds (candidates() adds network and source_file from the record).
-EVENT_STRUCT = T.StructType(
-    [T.StructField(c, CANDIDATE_TYPES[c]) for c in EVENT_COLUMNS if c not in ("network", "source_file")]
-)
+EVENT_STRUCT = T.StructType([T.StructField(c, CANDIDATE_TYPES[c]) for c in EVENT_COLUMNS if c not in ("network", "source_file")])
 _MAX_FRACTIONAL_EPOCH_SECONDS = 100_000_000_000  # beyond, timestamp_seconds overflows (and would fail the job)
 
 
@@ -47,7 +45,7 @@ def read_lines(spark: SparkSession, paths: list[str]) -> DataFrame:
 
 def parse_json(raw: Column, schema: T.StructType) -> Column:
     """from_json that keeps malformed text in ``_corrupt_record`` instead of failing or silently nulling."""
-    with_corrupt = T.StructType(schema.fields + [T.StructField(CORRUPT, T.StringType())])
+    with_corrupt = T.StructType([*schema.fields, T.StructField(CORRUPT, T.StringType())])
     return F.from_json(raw, with_corrupt, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT})
 
 
@@ -197,7 +195,6 @@ def candidates(df: DataFrame, network: str) -> DataFrame:
 def unparsed(raw: DataFrame, network: str, reason: str) -> DataFrame:
     """Every record as a candidate rejected for ``reason`` (used for files of an unknown network)."""
     return candidates(
-        raw.select("raw_payload", "source_file", F.lit(reason).alias("parse_error"),
-                   F.lit(None).cast("array<struct<event_id:string>>").alias("ev")),
+        raw.select("raw_payload", "source_file", F.lit(reason).alias("parse_error"), F.lit(None).cast("array<struct<event_id:string>>").alias("ev")),
         network,
     )

@@ -71,32 +71,52 @@ RECORD = T.StructType(
         T.StructField(
             "topic",
             T.StructType(
-                _text_fields("id", "title", "created_at", "user_id", "category_id", "category_slug", "archetype")
-                + [T.StructField("created_by", _USER), T.StructField("tags", _STRINGS)]
+                [
+                    *_text_fields("id", "title", "created_at", "user_id", "category_id", "category_slug", "archetype"),
+                    T.StructField("created_by", _USER),
+                    T.StructField("tags", _STRINGS),
+                ]
             ),
         ),
         T.StructField(
             "post",
             T.StructType(
-                _text_fields(
-                    "id", "topic_id", "post_number", "post_type", "user_id", "username", "created_at", "raw", "cooked",
-                    "reply_to_post_number", "category_slug", "topic_user_id",
-                )
-                + [T.StructField("reply_to_user", _USER), T.StructField("topic_tags", _STRINGS)]
+                [
+                    *_text_fields(
+                        "id",
+                        "topic_id",
+                        "post_number",
+                        "post_type",
+                        "user_id",
+                        "username",
+                        "created_at",
+                        "raw",
+                        "cooked",
+                        "reply_to_post_number",
+                        "category_slug",
+                        "topic_user_id",
+                    ),
+                    T.StructField("reply_to_user", _USER),
+                    T.StructField("topic_tags", _STRINGS),
+                ]
             ),
         ),
         T.StructField(
             "post_action",
             T.StructType(
-                _text_fields("id", "post_id", "post_user_id", "user_id", "post_action_type_id", "created_at", "category_slug")
-                + [T.StructField("topic_tags", _STRINGS)]
+                [
+                    *_text_fields("id", "post_id", "post_user_id", "user_id", "post_action_type_id", "created_at", "category_slug"),
+                    T.StructField("topic_tags", _STRINGS),
+                ]
             ),
         ),
         T.StructField(
             "solution",
             T.StructType(
-                _text_fields("topic_id", "post_id", "post_user_id", "accepter_user_id", "accepted_at", "category_slug")
-                + [T.StructField("topic_tags", _STRINGS)]
+                [
+                    *_text_fields("topic_id", "post_id", "post_user_id", "accepter_user_id", "accepted_at", "category_slug"),
+                    T.StructField("topic_tags", _STRINGS),
+                ]
             ),
         ),
     ]

@@ -115,9 +115,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         .when(reaction_type.isNull() | reaction_type.isin(*REACTION_TYPES), F.lit("like"))
         .otherwise(F.concat(F.lit("reaction:"), reaction_type))
     )
-    target_id = (
-        F.when(is_share, r["parent_author_id"]).when(is_reply, r["parent"]["from"]["id"]).when(is_comment | is_reaction, r["post_author_id"])
-    )
+    target_id = F.when(is_share, r["parent_author_id"]).when(is_reply, r["parent"]["from"]["id"]).when(is_comment | is_reaction, r["post_author_id"])
     target_content = F.when(is_share, r["parent_id"]).when(is_reply, r["parent"]["id"]).when(is_comment | is_reaction, r["post_id"])
     actor = account(NETWORK, actor_id)
     record_topics = topics(hashtags(F.when(is_reaction, r["post_message"]).otherwise(r["message"])))
@@ -135,9 +133,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     )
     tagged = F.filter(
         F.coalesce(r["message_tags"], F.array()),
-        lambda t: F.coalesce(F.lower(t["type"]), F.lit("user")).isin("user", "page")
-        & F.coalesce(t["id"] != target_id, F.lit(True))
-        & ~is_reaction,
+        lambda t: F.coalesce(F.lower(t["type"]), F.lit("user")).isin("user", "page") & F.coalesce(t["id"] != target_id, F.lit(True)) & ~is_reaction,
     )
     mentions = F.transform(
         tagged,

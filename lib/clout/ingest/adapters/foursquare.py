@@ -143,12 +143,7 @@ def to_events(raw: DataFrame) -> DataFrame:
 
     is_checkin = F.coalesce(kind.isin(*_CHECKIN_TYPES), F.lit(False))
     recognised = is_checkin | F.coalesce(kind.isin("like", "comment"), F.lit(False))
-    events = (
-        F.when(is_checkin, checkin_events)
-        .when(kind == "like", F.array(like))
-        .when(kind == "comment", F.array(comment))
-        .otherwise(F.array(unknown))
-    )
+    events = F.when(is_checkin, checkin_events).when(kind == "like", F.array(like)).when(kind == "comment", F.array(comment)).otherwise(F.array(unknown))
     problem = first_problem(
         (malformed(F.col("r")), "malformed_record"),
         (recognised & wrong_type(r("createdAt"), created), "wrong_type"),

@@ -74,7 +74,9 @@ RECORD = T.StructType(
         # comment
         T.StructField("text", T.StringType()),
         T.StructField("from", _USER),
-        T.StructField("media", T.StructType([T.StructField("id", T.StringType()), T.StructField("owner", T.StructType([T.StructField("id", T.StringType())]))])),
+        T.StructField(
+            "media", T.StructType([T.StructField("id", T.StringType()), T.StructField("owner", T.StructType([T.StructField("id", T.StringType())]))])
+        ),
         T.StructField("parent_id", T.StringType()),
         T.StructField("parent_from", _USER),
         # like
@@ -122,9 +124,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         .when(is_like, F.lit("like"))
         .when(is_follow, F.lit("follow"))
     )
-    actor_id = (
-        F.when(is_media, r["owner"]["id"]).when(is_comment, r["from"]["id"]).when(is_like, r["user_id"]).when(is_follow, r["follower_id"])
-    )
+    actor_id = F.when(is_media, r["owner"]["id"]).when(is_comment, r["from"]["id"]).when(is_like, r["user_id"]).when(is_follow, r["follower_id"])
     target_id = (
         F.when(is_reply, r["parent_from"]["id"])
         .when(is_comment, r["media"]["owner"]["id"])
@@ -186,9 +186,7 @@ def render(actions: DataFrame) -> DataFrame:
         body.alias("text"),
         ts.alias("timestamp"),
         F.struct(a("actor_native").alias("id"), a("actor_handle").alias("username")).alias("from"),
-        F.when(
-            act == "comment", F.struct(a("target_content_native").alias("id"), F.struct(a("target_native").alias("id")).alias("owner"))
-        ).alias("media"),
+        F.when(act == "comment", F.struct(a("target_content_native").alias("id"), F.struct(a("target_native").alias("id")).alias("owner"))).alias("media"),
         F.when(act == "reply", a("target_content_native")).alias("parent_id"),
         F.when(act == "reply", F.struct(a("target_native").alias("id"), a("target_handle").alias("username"))).alias("parent_from"),
     )

@@ -151,9 +151,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         .when(is_comment, F.lit("comment"))
     )
     actor_urn = F.when(is_post, r["author"]).otherwise(F.coalesce(r["actor"], r["created"]["actor"]))
-    parent_comment_id = F.coalesce(
-        F.nullif(F.regexp_extract(r["parentComment"], r"^urn:li:comment:\(.+,([^,()]+)\)$", 1), F.lit("")), r["parentComment"]
-    )
+    parent_comment_id = F.coalesce(F.nullif(F.regexp_extract(r["parentComment"], r"^urn:li:comment:\(.+,([^,()]+)\)$", 1), F.lit("")), r["parentComment"])
     entity = F.coalesce(r["root"], r["object"])
     target_content = F.when(is_share, r["reshareContext"]["parent"]).when(is_reaction, entity).when(is_reply, parent_comment_id).when(is_comment, r["object"])
     text = F.when(is_post, r["commentary"]).when(is_comment, r["message"]["text"])
@@ -195,9 +193,7 @@ def _urn(value: Column, kind: str) -> Column:
 
 
 def _hashtag_templates(topic_list: Column) -> Column:
-    return F.when(
-        F.size(topic_list) > 0, F.array_join(F.transform(topic_list, lambda t: F.concat(F.lit("{hashtag|\\#|"), t, F.lit("}"))), " ")
-    )
+    return F.when(F.size(topic_list) > 0, F.array_join(F.transform(topic_list, lambda t: F.concat(F.lit("{hashtag|\\#|"), t, F.lit("}"))), " "))
 
 
 def _little_text(text: Column, topic_list: Column) -> Column:
@@ -245,9 +241,7 @@ def render(actions: DataFrame) -> DataFrame:
     root = _urn(a("target_content_native"), "share")
     reaction = F.struct(
         F.concat(F.lit("urn:li:reaction:("), a("actor_native"), F.lit(","), root, F.lit(")")).alias("id"),
-        F.element_at(F.array(*[F.lit(t) for t in REACTION_TYPES]), (F.pmod(a("seq"), F.lit(len(REACTION_TYPES))) + 1).cast("int")).alias(
-            "reactionType"
-        ),
+        F.element_at(F.array(*[F.lit(t) for t in REACTION_TYPES]), (F.pmod(a("seq"), F.lit(len(REACTION_TYPES))) + 1).cast("int")).alias("reactionType"),
         root.alias("root"),
         stamp.alias("created"),
         stamp.alias("lastModified"),

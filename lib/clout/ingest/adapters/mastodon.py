@@ -61,14 +61,9 @@ _NOTE_TYPES = ("Note", "Question", "Article", "Page")
 _ACTIVITY_TYPES = ("Create", "Announce", "Like", "Follow")
 
 # IRI-valued and polymorphic fields are read as text (an embedded object arrives as its JSON text).
-RECORD = T.StructType(
-    [T.StructField(name, T.StringType()) for name in ("id", "type", "actor", "published", "object", "objectAttributedTo")]
-)
+RECORD = T.StructType([T.StructField(name, T.StringType()) for name in ("id", "type", "actor", "published", "object", "objectAttributedTo")])
 _NOTE = T.StructType(
-    [
-        T.StructField(name, T.StringType())
-        for name in ("id", "type", "attributedTo", "inReplyTo", "inReplyToAttributedTo", "content", "published", "tag")
-    ]
+    [T.StructField(name, T.StringType()) for name in ("id", "type", "attributedTo", "inReplyTo", "inReplyToAttributedTo", "content", "published", "tag")]
 )
 _TAGS = T.ArrayType(T.StructType([T.StructField(n, T.StringType()) for n in ("type", "name", "href")]))
 _ACTOR_IRI = r"^https?://([^/@\s]+)/(?:users/|@)([^/?#@\s]+)/?$"
@@ -89,9 +84,7 @@ def acct(iri: Column) -> Column:
     """'alice@mastodon.social' from 'https://mastodon.social/users/alice', '.../@alice' or 'acct:alice@host'."""
     iri_user, iri_host = F.regexp_extract(iri, _ACTOR_IRI, 2), F.regexp_extract(iri, _ACTOR_IRI, 1)
     uri_user, uri_host = F.regexp_extract(iri, _ACCT_URI, 1), F.regexp_extract(iri, _ACCT_URI, 2)
-    return F.when(iri_user != "", F.concat(iri_user, F.lit("@"), F.lower(iri_host))).when(
-        uri_user != "", F.concat(uri_user, F.lit("@"), F.lower(uri_host))
-    )
+    return F.when(iri_user != "", F.concat(iri_user, F.lit("@"), F.lower(iri_host))).when(uri_user != "", F.concat(uri_user, F.lit("@"), F.lower(uri_host)))
 
 
 def _ts(value: Column) -> Column:
@@ -168,9 +161,7 @@ def to_events(raw: DataFrame) -> DataFrame:
 
     # Announce / Like / Follow: one event aimed at the object's author (or the followed actor)
     reaction_action = F.when(kind == "Announce", F.lit("share")).when(kind == "Like", F.lit("like")).when(kind == "Follow", F.lit("follow"))
-    reaction_target = F.when(kind == "Follow", acct(object_iri)).otherwise(
-        acct(F.coalesce(_iri(F.col("r.objectAttributedTo")), _iri(note["attributedTo"])))
-    )
+    reaction_target = F.when(kind == "Follow", acct(object_iri)).otherwise(acct(F.coalesce(_iri(F.col("r.objectAttributedTo")), _iri(note["attributedTo"]))))
     reaction = event(
         event_key(NETWORK, F.col("r.id"), reaction_action),
         activity_time,
@@ -242,16 +233,19 @@ def render(actions: DataFrame) -> DataFrame:
 
     is_reply = a("action") == "reply"
     # a reply mentions the replied-to author, as Mastodon does; to_events does not count that as a mention
-    reply_mention = F.struct(
-        F.lit("Mention").alias("type"), F.concat(F.lit("@"), a("target_native")).alias("name"), target_iri.alias("href")
-    )
+    reply_mention = F.struct(F.lit("Mention").alias("type"), F.concat(F.lit("@"), a("target_native")).alias("name"), target_iri.alias("href"))
     tags = F.when(is_reply, F.concat(F.array(reply_mention), hashtag_tags(a("actor_native")))).otherwise(hashtag_tags(a("actor_native")))
     hashtag_links = F.array_join(
         F.transform(
             "topics",
             lambda t: F.concat(
-                F.lit('<a href="https://'), F.substring_index(a("actor_native"), "@", -1), F.lit("/tags/"), t,
-                F.lit('" class="mention hashtag" rel="tag">#<span>'), t, F.lit("</span></a>"),
+                F.lit('<a href="https://'),
+                F.substring_index(a("actor_native"), "@", -1),
+                F.lit("/tags/"),
+                t,
+                F.lit('" class="mention hashtag" rel="tag">#<span>'),
+                t,
+                F.lit("</span></a>"),
             ),
         ),
         " ",

@@ -90,8 +90,18 @@ ANONYMOUS_VOTES = (2, 3)
 ACCEPTED_VOTE = 1
 
 _ATTRS = (
-    "Id", "PostTypeId", "ParentId", "AcceptedAnswerId", "CreationDate", "OwnerUserId", "Body", "Tags",
-    "PostId", "UserId", "Text", "VoteTypeId",
+    "Id",
+    "PostTypeId",
+    "ParentId",
+    "AcceptedAnswerId",
+    "CreationDate",
+    "OwnerUserId",
+    "Body",
+    "Tags",
+    "PostId",
+    "UserId",
+    "Text",
+    "VoteTypeId",
 )
 _SCHEMA = T.StructType([T.StructField(f"_{a}", T.StringType()) for a in _ATTRS] + [T.StructField(CORRUPT, T.StringType())])
 
@@ -180,9 +190,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     is_post, is_comment, is_vote = (F.col("kind") == k for k in EVENT_FILES)
     # the post each record refers to: an answer's question, a question's accepted answer, a comment's or vote's post
     ref_id = (
-        F.when(is_post & (post_type == 2), x["_ParentId"])
-        .when(is_post & (post_type == 1), x["_AcceptedAnswerId"])
-        .when(is_comment | is_vote, x["_PostId"])
+        F.when(is_post & (post_type == 2), x["_ParentId"]).when(is_post & (post_type == 1), x["_AcceptedAnswerId"]).when(is_comment | is_vote, x["_PostId"])
     )
     joined = parsed.withColumn("_ref_id", ref_id).join(_lookup(parsed), F.col("_ref_id") == F.col("ref_id"), "left")
 
@@ -193,24 +201,42 @@ def to_events(raw: DataFrame) -> DataFrame:
     post_content, ref_content = _ref("post:", own_id), _ref("post:", F.col("_ref_id"))
     none = F.lit(None).cast("string")
 
-    question = event(event_key(NETWORK, F.lit("post"), own_id), created, F.lit("post"), owner, none, post_content, none,
-                     _tags(x["_Tags"]), F.length(x["_Body"]))
+    question = event(
+        event_key(NETWORK, F.lit("post"), own_id), created, F.lit("post"), owner, none, post_content, none, _tags(x["_Tags"]), F.length(x["_Body"])
+    )
     accepted_time = F.when(F.col("ref_accept_day").isNotNull(), F.greatest("ref_accept_day", "ref_time")).otherwise(F.col("ref_time"))
-    accepted = event(event_key(NETWORK, F.lit("accepted_answer"), x["_AcceptedAnswerId"]), accepted_time, F.lit("accepted_answer"),
-                     owner, ref_owner, none, ref_content, _tags(x["_Tags"]), F.lit(None))
-    answer = event(event_key(NETWORK, F.lit("post"), own_id), created, F.lit("answer"), owner, ref_owner, post_content, ref_content,
-                   ref_topics, F.length(x["_Body"]))
-    comment = event(event_key(NETWORK, F.lit("comment"), own_id), created, F.lit("comment"), account(NETWORK, x["_UserId"]), ref_owner,
-                    _ref("comment:", own_id), ref_content, ref_topics, F.length(x["_Text"]))
+    accepted = event(
+        event_key(NETWORK, F.lit("accepted_answer"), x["_AcceptedAnswerId"]),
+        accepted_time,
+        F.lit("accepted_answer"),
+        owner,
+        ref_owner,
+        none,
+        ref_content,
+        _tags(x["_Tags"]),
+        F.lit(None),
+    )
+    answer = event(
+        event_key(NETWORK, F.lit("post"), own_id), created, F.lit("answer"), owner, ref_owner, post_content, ref_content, ref_topics, F.length(x["_Body"])
+    )
+    comment = event(
+        event_key(NETWORK, F.lit("comment"), own_id),
+        created,
+        F.lit("comment"),
+        account(NETWORK, x["_UserId"]),
+        ref_owner,
+        _ref("comment:", own_id),
+        ref_content,
+        ref_topics,
+        F.length(x["_Text"]),
+    )
     vote_action = F.create_map(*[kv for k, v in sorted(VOTE_ACTIONS.items()) for kv in (F.lit(k), F.lit(v))])[vote_type]
     voter = account(NETWORK, x["_UserId"])
     vote_actor = F.when(vote_type.isin(*ANONYMOUS_VOTES), F.coalesce(voter, F.lit(ANONYMOUS))).otherwise(voter)
-    vote = event(event_key(NETWORK, F.lit("vote"), own_id), created, vote_action, vote_actor, ref_owner, none, ref_content,
-                 ref_topics, F.lit(None))
+    vote = event(event_key(NETWORK, F.lit("vote"), own_id), created, vote_action, vote_actor, ref_owner, none, ref_content, ref_topics, F.lit(None))
 
     events = (
-        F.when(is_post & (post_type == 1),
-               F.when(x["_AcceptedAnswerId"].isNotNull(), F.array(question, accepted)).otherwise(F.array(question)))
+        F.when(is_post & (post_type == 1), F.when(x["_AcceptedAnswerId"].isNotNull(), F.array(question, accepted)).otherwise(F.array(question)))
         .when(is_post & (post_type == 2), F.array(answer))
         .when(is_comment, F.array(comment))
         .when(is_vote & vote_action.isNotNull(), F.array(vote))

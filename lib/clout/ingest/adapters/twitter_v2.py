@@ -70,7 +70,9 @@ RECORD = T.StructType(
         T.StructField("data", _TWEET),
         T.StructField(
             "includes",
-            T.StructType([T.StructField("tweets", T.ArrayType(T.StructType([T.StructField("id", T.StringType()), T.StructField("author_id", T.StringType())])))]),
+            T.StructType(
+                [T.StructField("tweets", T.ArrayType(T.StructType([T.StructField("id", T.StringType()), T.StructField("author_id", T.StringType())])))]
+            ),
         ),
         T.StructField(
             "favorite_events",
@@ -85,7 +87,10 @@ RECORD = T.StructType(
                                 [
                                     T.StructField("id", T.StringType()),
                                     T.StructField("user", _USER),
-                                    T.StructField("entities", T.StructType([T.StructField("hashtags", T.ArrayType(T.StructType([T.StructField("text", T.StringType())])))])),
+                                    T.StructField(
+                                        "entities",
+                                        T.StructType([T.StructField("hashtags", T.ArrayType(T.StructType([T.StructField("text", T.StringType())])))]),
+                                    ),
                                 ]
                             ),
                         ),
@@ -224,9 +229,7 @@ def render(actions: DataFrame) -> DataFrame:
             F.when(ref_type.isNotNull(), F.array(F.struct(ref_type.alias("type"), a("target_content_native").alias("id")))).alias("referenced_tweets"),
             F.struct(
                 F.transform("topics", lambda t: F.struct(t.alias("tag"))).alias("hashtags"),
-                F.when(
-                    a("action") == "reply", F.array(F.struct(a("target_native").alias("id"), a("target_handle").alias("username")))
-                ).alias("mentions"),
+                F.when(a("action") == "reply", F.array(F.struct(a("target_native").alias("id"), a("target_handle").alias("username")))).alias("mentions"),
             ).alias("entities"),
         ).alias("data"),
         F.struct(

@@ -89,8 +89,8 @@ RECORD = T.StructType(
         T.StructField(
             "snippet",
             T.StructType(
-                _COMMENT_SNIPPET.fields
-                + [
+                [
+                    *_COMMENT_SNIPPET.fields,
                     T.StructField("title", T.StringType()),
                     T.StructField("description", T.StringType()),
                     T.StructField("tags", T.ArrayType(T.StringType())),
@@ -160,9 +160,7 @@ def to_events(raw: DataFrame) -> DataFrame:
 
     # a thread: its top comment plus every reply, all replies answering the top comment
     top = s["topLevelComment"]
-    top_event = _comment_event(
-        top, F.lit(False), F.coalesce(s["channelId"], top["snippet"]["channelId"]), F.coalesce(s["videoId"], top["snippet"]["videoId"])
-    )
+    top_event = _comment_event(top, F.lit(False), F.coalesce(s["channelId"], top["snippet"]["channelId"]), F.coalesce(s["videoId"], top["snippet"]["videoId"]))
     reply_events = F.transform(
         comments,
         lambda c: _comment_event(c, F.lit(True), top["snippet"]["authorChannelId"]["value"], F.coalesce(c["snippet"]["parentId"], top["id"])),
