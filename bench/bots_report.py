@@ -21,8 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from pyspark.sql import functions as F
 
-from clout.bots.classifier import train, truth_accounts
+from clout.bots.generated import truth_accounts
 from clout.bots.stage import score_accounts
+from clout.bots.training import train
 from clout.config import load_settings
 from clout.ingest.stage import ingest
 from clout.session import build_session

@@ -8,6 +8,7 @@ import logging
 import sys
 
 from clout.config import ConfigError, load_settings
+from clout.errors import InputError
 from clout.jvm import JarsMissing
 
 log = logging.getLogger("clout")
@@ -54,9 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", action="append", default=[], help="file or folder to ingest (repeatable; needs --network)")
     p.add_argument("--force", action="store_true", help="re-read files already in ingest_log (adds nothing already stored)")
 
-    p = sub.add_parser("bots", help="bot detection: train the classifiers, or score a day's accounts into account_risk")
-    p.add_argument("action", choices=("train", "risk"), help="train: fit, evaluate and register the models; risk: score the accounts of --date")
+    p = sub.add_parser("bots", help="bot detection: train the classifiers, score a day's accounts into account_risk, or evaluate on labelled profiles")
+    p.add_argument(
+        "action",
+        choices=("train", "risk", "eval"),
+        help="train: fit, evaluate and register the models; risk: score the accounts of --date; "
+        "eval: measure the registered profile model on labelled profile files",
+    )
     p.add_argument("--date", type=_date, default=None, help="risk: the day whose window is scored")
+    p.add_argument(
+        "--profiles",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="eval: a Twitter v1 profile export (.csv or .csv.gz, columns matched by header name); repeat for each file",
+    )
+    p.add_argument("--label", action="append", type=int, choices=(0, 1), default=[], help="eval: the label of the --profiles before it (1: bots)")
 
     p = sub.add_parser("sql", help="run Spark SQL over the project's tables (database from conf)")
     p.add_argument("query")
@@ -122,9 +136,9 @@ def cmd_ingest(args, settings) -> int:
     from clout.pipeline import run_ingest
 
     if args.path and not args.network:
-        raise SystemExit("ingest: --path needs --network")
+        raise InputError("ingest: --path needs --network")
     if not args.path and not args.date:
-        raise SystemExit("ingest: give --date or --network with --path")
+        raise InputError("ingest: give --date or --network with --path")
     spark = _session(settings, "ingest")
     report, gates, problems = run_ingest(spark, settings, args.date, paths={args.network: args.path} if args.path else None, force=args.force)
     print(f"ingest {report.run_id}: {report.summary()}  (MLflow run {report.mlflow_run_id})")
@@ -139,7 +153,9 @@ def cmd_ingest(args, settings) -> int:
 
 def cmd_bots(args, settings) -> int:
     if args.action == "risk" and not args.date:
-        raise SystemExit("bots risk: --date is required")
+        raise InputError("bots risk: --date is required")
+    if args.action == "eval" and (not args.profiles or len(args.profiles) != len(args.label)):
+        raise InputError("bots eval: give each --profiles FILE its --label 0|1 (1: bots), e.g. --profiles bots.csv --label 1 --profiles people.csv --label 0")
     spark = _session(settings, f"bots-{args.action}")
     if args.action == "risk":
         from clout.bots.stage import score_accounts
@@ -150,7 +166,13 @@ def cmd_bots(args, settings) -> int:
             if key.startswith("risky_"):
                 print(f"  {key.removeprefix('risky_')}: {n:,}")
         return 0
-    from clout.bots.classifier import train
+    if args.action == "eval":
+        from clout.bots.evaluation import LabelledFile, evaluate_profiles
+
+        report = evaluate_profiles(spark, settings, [LabelledFile(p, label) for p, label in zip(args.profiles, args.label, strict=True)])
+        print(report.table())
+        return 0
+    from clout.bots.training import train
 
     report = train(spark, settings)
     print(f"bots train: MLflow run {report.run_id}; profile rows rejected: {report.rejected or 'none'}")
@@ -283,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.env, args.overrides)
         return COMMANDS[args.command](args, settings)
-    except ConfigError as err:
+    except (ConfigError, InputError) as err:
         print(f"clout: {err}", file=sys.stderr)
         return 2
     except JarsMissing as err:  # set-up was not run (or failed): say so, not a stack trace

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -106,9 +106,21 @@ class BotTrainingDayConf(_Strict):
     seed: int
 
 
+class LabelledProfilesConf(_Strict):
+    path: str  # a Twitter v1 profile CSV (.csv or .csv.gz); relative paths are under the project
+    label: Literal[0, 1]  # 1: every row is a bot, 0: every row is genuine
+
+
 class BotTrainingConf(_Strict):
     days: list[BotTrainingDayConf] = Field(min_length=1)
     networks: list[str] | None = None
+    profiles: list[LabelledProfilesConf] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _both_labels(self) -> BotTrainingConf:
+        if {p.label for p in self.profiles} != {0, 1}:
+            raise ValueError("bots.training.profiles needs files of both labels (0 genuine, 1 bot)")
+        return self
 
     @model_validator(mode="after")
     def _distinct_dates(self) -> BotTrainingConf:

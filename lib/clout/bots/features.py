@@ -32,6 +32,7 @@ cresci-2015 they say which sample an account was drawn from (Italian genuine use
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -42,7 +43,9 @@ from pyspark.sql import types as T
 
 from clout import window
 from clout.config import BotsConf
+from clout.errors import InputError
 from clout.ingest.actions import AUDIENCE, REACTIONS, TARGETED
+from clout.tables import ACCOUNTS, TableStore
 
 BEHAVIOUR_FEATURES = (
     "daily_actions",
@@ -77,43 +80,23 @@ PROFILE_FEATURES = (
     "background_image",
 )
 PROFILE_COUNTS = ("statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count")
-# Twitter v1 profile columns as exported in cresci-2015 (every field read as text, then checked)
+# The Twitter v1 profile columns the profile features read, matched by header name in any order (every field is
+# read as text, then checked). Other columns of an export (profile colours, crawled_at, test_set_1 ...) are ignored.
 PROFILE_CSV_COLUMNS = (
     "id",
-    "name",
-    "screen_name",
-    "statuses_count",
-    "followers_count",
-    "friends_count",
-    "favourites_count",
-    "listed_count",
+    *PROFILE_COUNTS,
     "created_at",
     "url",
-    "lang",
-    "time_zone",
     "location",
     "default_profile",
     "default_profile_image",
     "geo_enabled",
-    "profile_image_url",
-    "profile_banner_url",
     "profile_use_background_image",
-    "profile_background_image_url_https",
-    "profile_text_color",
-    "profile_image_url_https",
-    "profile_sidebar_border_color",
-    "profile_background_tile",
-    "profile_sidebar_fill_color",
-    "profile_background_image_url",
-    "profile_background_color",
-    "profile_link_color",
-    "utc_offset",
-    "protected",
-    "verified",
     "description",
     "updated",
-    "dataset",
 )
+# May be absent from an export: without a crawl time an account's age is taken as 0 days (see profile_features)
+OPTIONAL_PROFILE_COLUMNS = frozenset({"updated"})
 _CORRUPT = "_corrupt_record"
 _MICROS = 1_000_000
 
@@ -288,14 +271,37 @@ class ProfileLoad:
     rejected: DataFrame
 
 
-def read_profile_csv(spark: SparkSession, path: str) -> DataFrame:
-    """A Twitter v1 profile CSV export as text columns plus ``_corrupt_record`` for rows that do not parse.
+class ProfileCsvError(InputError):
+    """A profile file that cannot be read as a whole: no header, a required column missing, a header name repeated."""
 
+
+def profile_csv_header(spark: SparkSession, path: str) -> list[str]:
+    """The column names of a profile CSV's header line (read through Spark: any file system, .gz or not)."""
+    first = spark.read.text(path).limit(1).collect()
+    if not first or not first[0].value.strip():
+        raise ProfileCsvError(f"{path}: empty file, expected a header line naming the columns")
+    return [name.strip().lstrip("\ufeff") for name in next(csv.reader([first[0].value]))]
+
+
+def read_profile_csv(spark: SparkSession, path: str) -> DataFrame:
+    """A Twitter v1 profile CSV export as the text columns of PROFILE_CSV_COLUMNS plus ``_corrupt_record``.
+
+    Columns are matched by their header name, in any order; columns not read are ignored; a required column
+    missing from the header (or a name given twice) is a ProfileCsvError naming it, before any row is read.
     RFC 4180 quoting (a quote inside a field is doubled) and quoted line breaks are accepted; a row with the
-    wrong number of fields keeps its raw text in ``_corrupt_record``.
+    wrong number of fields keeps its raw text in ``_corrupt_record`` (and is rejected as malformed).
     """
-    schema = T.StructType([T.StructField(c, T.StringType()) for c in PROFILE_CSV_COLUMNS] + [T.StructField(_CORRUPT, T.StringType())])
-    return (
+    header = profile_csv_header(spark, path)
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    missing = [c for c in PROFILE_CSV_COLUMNS if c not in header and c not in OPTIONAL_PROFILE_COLUMNS]
+    if repeated or missing or _CORRUPT in header:
+        problems = [f"missing required column(s) {', '.join(missing)}"] if missing else []
+        problems += [f"column(s) named twice: {', '.join(repeated)}"] if repeated else []
+        problems += [f"a column may not be named {_CORRUPT}"] if _CORRUPT in header else []
+        raise ProfileCsvError(f"{path}: {'; '.join(problems)} (header: {', '.join(header)})")
+    # the file's own order, so Spark's positional CSV reader puts every field under its header name
+    schema = T.StructType([T.StructField(name, T.StringType()) for name in header] + [T.StructField(_CORRUPT, T.StringType())])
+    rows = (
         spark.read.schema(schema)
         .option("header", True)
         .option("multiLine", True)
@@ -305,6 +311,7 @@ def read_profile_csv(spark: SparkSession, path: str) -> DataFrame:
         .option("columnNameOfCorruptRecord", _CORRUPT)
         .csv(path)
     )
+    return rows.select(*[F.col(f"`{c}`") if c in header else F.lit(None).cast("string").alias(c) for c in PROFILE_CSV_COLUMNS], _CORRUPT)
 
 
 def _flag(text: Column) -> Column:
@@ -361,3 +368,10 @@ def profile_features(raw: DataFrame, label: int | None = None) -> ProfileLoad:
     )
     rejected = checked.where(F.col("reason").isNotNull()).select("id", "reason", "raw")
     return ProfileLoad(profiles, rejected)
+
+
+def first_seen(store: TableStore) -> DataFrame:
+    """(account_id, first_seen) from ``accounts``; empty before the identity stage has run."""
+    if store.exists(ACCOUNTS):
+        return store.read(ACCOUNTS).select("account_id", "first_seen")
+    return store.spark.createDataFrame([], "account_id string, first_seen date")

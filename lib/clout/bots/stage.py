@@ -8,8 +8,8 @@ import logging
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from clout.bots.classifier import Champion, first_seen, load_champion, score
-from clout.bots.features import behaviour_features
+from clout.bots.features import behaviour_features, first_seen
+from clout.bots.model import Champion, load_champion, score
 from clout.bots.rules import account_risk
 from clout.config import Settings
 from clout.tables import ACCOUNT_RISK, EVENTS, TableStore
@@ -45,7 +45,7 @@ def champion_or_train(spark: SparkSession, settings: Settings) -> Champion:
             name = f"models:/{settings.bots.registry.behaviour_model}@{settings.bots.registry.alias}"
             raise NoChampionModel(f"no {name} in {settings.tracking_uri()}: run `clout bots train` first ({err.error_code})") from None
     log.warning("bots: no champion behaviour model in %s: training one now (bots.train_if_missing)", settings.tracking_uri())
-    from clout.bots.classifier import train
+    from clout.bots.training import train  # only a store without a model pays for importing training
 
     train(spark, settings)
     return load_champion(settings, "behaviour")

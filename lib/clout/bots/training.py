@@ -1,11 +1,13 @@
-"""Bot classifiers: a profile model trained on cresci-2015, a behaviour model trained on generated days.
+"""Training the bot classifiers: a profile model on labelled profile CSVs (cresci-2015 by default, from conf), a
+behaviour model on generated days (``clout.bots.generated``).
 
 Two models, not one with the missing half imputed: no training account has both kinds of features
 (cresci-2015 holds profiles and no activity; a generated day holds activity and no profiles). A combined
 model would see the profile features missing exactly when the behaviour ones are present, so the missing
 pattern would tell it the data source, and with it the source's bot share, instead of anything about bots.
 The daily job (``clout.bots.stage``) has events and no profiles, so it applies the behaviour model; the
-profile model scores Twitter v1 profile snapshots (``score``) where a network provides them.
+profile model scores Twitter v1 profile snapshots where a network provides them. Both are loaded and applied by
+``clout.bots.model``, which never imports this module.
 
 Each model is a Spark ML pipeline: Imputer (median; e.g. timing features of an account that acted once) ->
 VectorAssembler -> RandomForestClassifier. A seeded hash split holds out ``test_fraction`` of the rows; the
@@ -14,10 +16,8 @@ AUC), then the model is fitted on all of it and scored once on the held-out rows
 model go to MLflow; the model is registered, and becomes ``@<alias>`` (the daily job loads
 ``models:/<name>@<alias>``) only when its held-out AUC reaches ``promote_min_auc``.
 
-Behaviour training data: the generated days of ``bots.training.days``, rendered to native files, ingested
-into a scratch lakehouse and labelled with the generator's truth. The days differ in how much bots act
-relative to people (as often on one, several times more on the other), so daily volume alone does not
-separate them and a prolific person is not a bot by default.
+Training data: the profile CSVs of ``bots.training.profiles`` (path and label each), and the generated days of
+``bots.training.days`` (``clout.bots.generated``, the only module that imports the generator).
 """
 
 from __future__ import annotations
@@ -29,24 +29,17 @@ from dataclasses import dataclass, field
 
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import RandomForestClassifier
-from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.ml.feature import Imputer, VectorAssembler
-from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from clout.bots.features import BEHAVIOUR_FEATURES, PROFILE_FEATURES, behaviour_features, profile_features, read_profile_csv
+from clout.bots.features import BEHAVIOUR_FEATURES, PROFILE_FEATURES, profile_features, read_profile_csv
+from clout.bots.generated import behaviour_training_data
+from clout.bots.model import evaluate
 from clout.config import BotClassifierConf, Settings
-from clout.ingest.stage import ingest
-from clout.jvm import PROJECT_ROOT
 from clout.publish import tracking
-from clout.synth.generator import SynthSpec, generate, native_id
-from clout.tables import ACCOUNTS, EVENTS, TableStore
 
 log = logging.getLogger(__name__)
-CRESCI = PROJECT_ROOT.parent / "shared" / "datasets" / "cresci-2015"
-CRESCI_FILES = {"genuine_users.csv.gz": 0, "fake_followers.csv.gz": 1}
-KINDS = ("profile", "behaviour")
 
 
 @dataclass
@@ -69,17 +62,6 @@ class TrainReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Champion:
-    model: PipelineModel
-    name: str
-    version: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}/{self.version}"
-
-
 def _u(key: Column, salt: int) -> Column:
     """A uniform number in [0, 1) from a hash: a seeded split that does not depend on partitioning."""
     return F.pmod(F.xxhash64(key, F.lit(salt)), F.lit(1_000_003)).cast("double") / F.lit(1_000_003.0)
@@ -94,26 +76,6 @@ def build_pipeline(features: tuple[str, ...], conf: BotClassifierConf) -> Pipeli
             RandomForestClassifier(labelCol="label", featuresCol="features", numTrees=conf.num_trees, maxDepth=conf.max_depth, seed=conf.seed),
         ]
     )
-
-
-def bot_probability(scored: DataFrame) -> Column:
-    return vector_to_array(scored["probability"])[1]
-
-
-def evaluate(scored: DataFrame, threshold: float) -> dict[str, float]:
-    """AUC, precision, recall and F1 (bot = positive) of a scored DataFrame with ``label``."""
-    auc = BinaryClassificationEvaluator(rawPredictionCol="probability", labelCol="label", metricName="areaUnderROC").evaluate(scored)
-    flagged, bot = bot_probability(scored) >= F.lit(threshold), F.col("label") == 1.0
-    c = scored.agg(
-        F.sum((flagged & bot).cast("long")).alias("tp"),
-        F.sum((flagged & ~bot).cast("long")).alias("fp"),
-        F.sum((~flagged & bot).cast("long")).alias("fn"),
-    ).first()
-    tp, fp, fn = c.tp or 0, c.fp or 0, c.fn or 0
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"auc": auc, "precision": precision, "recall": recall, "f1": f1}
 
 
 def fit_and_evaluate(data: DataFrame, key: Column, features: tuple[str, ...], settings: Settings, kind: str) -> tuple[PipelineModel, ModelReport]:
@@ -142,86 +104,18 @@ def fit_and_evaluate(data: DataFrame, key: Column, features: tuple[str, ...], se
     return model, ModelReport(kind, name, rows, cv, heldout, importances)
 
 
-def profile_training_data(spark: SparkSession) -> tuple[DataFrame, dict[str, int]]:
-    """cresci-2015 genuine (0) and fake-follower (1) profiles, read in place; rejected rows counted by reason."""
+def profile_training_data(spark: SparkSession, settings: Settings) -> tuple[DataFrame, dict[str, int]]:
+    """The labelled profile files of ``bots.training.profiles``, read in place; rejected rows counted by reason."""
     parts, rejected = [], {}
-    for name, label in CRESCI_FILES.items():
-        load = profile_features(read_profile_csv(spark, str(CRESCI / name)), label)
+    for source in settings.bots.training.profiles:
+        load = profile_features(read_profile_csv(spark, settings.path(source.path)), source.label)
         parts.append(load.profiles)
         for r in load.rejected.groupBy("reason").count().collect():
             rejected[r.reason] = rejected.get(r.reason, 0) + r["count"]
-    return parts[0].unionByName(parts[1]), rejected
-
-
-def training_settings(settings: Settings) -> Settings:
-    """The scratch lakehouse generated training days are ingested into (never the real ``events``)."""
-    root = f"{settings.path(settings.storage.root).rstrip('/')}/_bots_training"
-    storage = settings.storage.model_copy(update={"root": root, "landing": f"{root}/landing"})
-    return settings.model_copy(update={"storage": storage})
-
-
-def _remove(spark: SparkSession, path: str) -> None:
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(path)
-    hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(hpath, True)
-
-
-def truth_accounts(truth: DataFrame, networks: list[str]) -> DataFrame:
-    """(network, account, label) for every generated person on every network, from the generator's truth.
-
-    Account ids are "<network>:<native id>", as every adapter spells them (and as link records name them).
-    """
-    parts = [
-        truth.select(
-            F.lit(n).alias("network"),
-            F.concat(F.lit(f"{n}:"), native_id(n, F.col("person_idx"))).alias("account"),
-            F.col("is_bot").cast("double").alias("label"),
-        )
-        for n in networks
-    ]
     out = parts[0]
     for p in parts[1:]:
         out = out.unionByName(p)
-    return out.distinct()
-
-
-def first_seen(store: TableStore) -> DataFrame:
-    """(account_id, first_seen) from ``accounts``; empty before the identity stage has run."""
-    if store.exists(ACCOUNTS):
-        return store.read(ACCOUNTS).select("account_id", "first_seen")
-    return store.spark.createDataFrame([], "account_id string, first_seen date")
-
-
-def behaviour_training_data(spark: SparkSession, settings: Settings) -> DataFrame:
-    """Behaviour features of the generated training days, labelled by the generator's truth."""
-    scratch = training_settings(settings)
-    _remove(spark, scratch.path(scratch.storage.root))
-    training = settings.bots.training
-    networks = {}
-    for d in training.days:
-        spec = SynthSpec(
-            day=d.date,
-            events=d.events,
-            persons=d.persons,
-            bot_permille=d.bot_permille,
-            bot_event_share=d.bot_event_share,
-            seed=d.seed,
-            networks=tuple(training.networks) if training.networks else None,
-        )
-        networks[d.date] = generate(spark, scratch, spec)["networks"]
-    # one ingest for every day; "now" is after the last one, so no generated day is in the future
-    last = max(networks)
-    ingest(spark, scratch, None, now=dt.datetime.combine(last + dt.timedelta(days=1), dt.time(6)))
-    store = TableStore(spark, scratch)
-    days = []
-    for day, day_networks in sorted(networks.items()):
-        truth = spark.read.parquet(f"{scratch.landing_path('_truth')}/{day.isoformat()}/persons")
-        features = behaviour_features(store.read(EVENTS), first_seen(store), day, settings.bots, window_days=1)
-        days.append(features.join(truth_accounts(truth, day_networks), on=["network", "account"], how="inner").withColumn("day", F.lit(day)))
-    out = days[0]
-    for d in days[1:]:
-        out = out.unionByName(d)
-    return out
+    return out, rejected
 
 
 def _log_model(model: PipelineModel, report: ModelReport, settings: Settings) -> None:
@@ -254,7 +148,7 @@ def train(spark: SparkSession, settings: Settings) -> TrainReport:
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags={"job": "bots-train", "env": settings.env}, nested=nested) as run:
         report = TrainReport(run.info.run_id)
         mlflow.log_params(tracking.flatten("bots", settings.bots.model_dump(mode="json"), {}))
-        profiles, report.rejected = profile_training_data(spark)
+        profiles, report.rejected = profile_training_data(spark, settings)
         started = time.monotonic()
         behaviour = behaviour_training_data(spark, settings)
         report.seconds["training_days"] = round(time.monotonic() - started, 1)  # generated and ingested
@@ -277,23 +171,3 @@ def train(spark: SparkSession, settings: Settings) -> TrainReport:
         )
         mlflow.log_metrics({f"seconds_{k}": v for k, v in report.seconds.items()})
     return report
-
-
-def load_champion(settings: Settings, kind: str = "behaviour") -> Champion:
-    """The registered model ``models:/<name>@<alias>`` of ``kind`` (profile or behaviour)."""
-    import mlflow
-
-    if kind not in KINDS:
-        raise ValueError(f"unknown model kind {kind!r}: one of {KINDS}")
-    tracking.configure(settings)
-    registry = settings.bots.registry
-    name = registry.profile_model if kind == "profile" else registry.behaviour_model
-    version = str(mlflow.MlflowClient().get_model_version_by_alias(name, registry.alias).version)
-    # loaded by the version the alias resolved to, so the model and the version recorded with it agree
-    return Champion(mlflow.spark.load_model(f"models:/{name}/{version}"), name, version)
-
-
-def score(champion: Champion, features: DataFrame) -> DataFrame:
-    """``features`` with the champion's bot ``probability`` (a double) added."""
-    scored = champion.model.transform(features)
-    return scored.select(*features.columns, bot_probability(scored).alias("probability"))
