@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clout.aggregate.stage import ALL_TOPICS
@@ -93,15 +93,32 @@ def amplification(effort: str, posts: str, algorithm: Algorithm):
     return F.col(effort) / (F.coalesce(F.col(posts), F.lit(0.0)) + F.lit(algorithm.score.amplification_prior_posts))
 
 
-def parts(reactions: DataFrame, posts: DataFrame, authority: DataFrame, risk: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
-    """One row per scored or suppressed person: combined parts, per-network parts, networks, risk."""
-    per_network = received(reactions)
-    network_posts = decayed_posts(posts, snapshot_date, algorithm)
-    network_authority = authority.where(F.col("network") != F.lit(ALL_TOPICS))
-    total_effort = per_network.groupBy("person_id").agg(F.sum("effort").alias("effort_total"), F.sum("effort_raw").alias("effort_raw_total"))
+# Named conditions of the parts (functions: a Column needs a running session)
+def is_overall() -> Column:
+    """Authority rows of the overall rank, not one network's inflow."""
+    return F.col("network") == F.lit(ALL_TOPICS)
+
+
+def is_risky() -> Column:
+    """Risky in account_risk of the day; a person never assessed is not risky."""
+    return F.coalesce(F.col("is_risky"), F.lit(False))
+
+
+def named_actor() -> Column:
+    """An actor who is a person; an anonymous placeholder (unnamed voters) is nobody to suppress."""
+    return ~F.col("anonymous")
+
+
+def reached_someone() -> Column:
+    """Somebody's reaction still weighs something after the bot discount: the person is scored."""
+    return F.col("reach") > 0
+
+
+def network_parts(per_network: DataFrame, network_posts: DataFrame, authority: DataFrame, total_effort: DataFrame, algorithm: Algorithm) -> DataFrame:
+    """Per person: ``network_parts``, one struct per network (reach, amplification, authority inflow, effort share)."""
     network_rows = (
         per_network.join(network_posts, on=["person_id", "network"], how="left")
-        .join(network_authority, on=["person_id", "network"], how="left")
+        .join(authority.where(~is_overall()), on=["person_id", "network"], how="left")
         .join(total_effort, on="person_id", how="inner")
         .select(
             "person_id",
@@ -114,15 +131,28 @@ def parts(reactions: DataFrame, posts: DataFrame, authority: DataFrame, risk: Da
             ).alias("part"),
         )
     )
-    by_person = network_rows.groupBy("person_id").agg(F.array_sort(F.collect_list("part")).alias("network_parts"))
+    return network_rows.groupBy("person_id").agg(F.array_sort(F.collect_list("part")).alias("network_parts"))
+
+
+def suppressed_seen(reactions: DataFrame, risk: DataFrame, algorithm: Algorithm) -> DataFrame:
+    """(person_id) of the risky persons who acted or were acted on in the window: listed, at the floor score."""
+    if not algorithm.bots.suppress_risky:
+        return risk.limit(0).select("person_id")
+    acted = reactions.where(named_actor()).select(F.col("actor_person").alias("person_id"))
+    seen = acted.unionByName(reactions.select(F.col("target_person").alias("person_id"))).distinct()
+    return risk.where(is_risky()).select("person_id").join(seen, on="person_id", how="inner")
+
+
+def parts(reactions: DataFrame, posts: DataFrame, authority: DataFrame, risk: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
+    """One row per scored or suppressed person: combined parts, per-network parts, networks, risk."""
+    per_network = received(reactions)
+    network_posts = decayed_posts(posts, snapshot_date, algorithm)
+    total_effort = per_network.groupBy("person_id").agg(F.sum("effort").alias("effort_total"), F.sum("effort_raw").alias("effort_raw_total"))
+    by_person = network_parts(per_network, network_posts, authority, total_effort, algorithm)
     all_posts = network_posts.groupBy("person_id").agg(F.sum("posts").alias("posts"), F.collect_set("network").alias("post_networks"))
-    overall_authority = authority.where(F.col("network") == F.lit(ALL_TOPICS)).select("person_id", "authority")
-    scored = total_effort.join(combined_reach(reactions), on="person_id", how="inner").where(F.col("reach") > 0)
-    risky = risk.where(F.coalesce(F.col("is_risky"), F.lit(False))).select("person_id") if algorithm.bots.suppress_risky else risk.limit(0).select("person_id")
-    named_actors = reactions.where(~F.col("anonymous")).select(F.col("actor_person").alias("person_id"))
-    seen = named_actors.unionByName(reactions.select(F.col("target_person").alias("person_id")))
-    risky_seen = risky.join(seen.distinct(), on="person_id", how="inner")
-    population = scored.select("person_id").unionByName(risky_seen).distinct()
+    overall_authority = authority.where(is_overall()).select("person_id", "authority")
+    scored = total_effort.join(combined_reach(reactions), on="person_id", how="inner").where(reached_someone())
+    population = scored.select("person_id").unionByName(suppressed_seen(reactions, risk, algorithm)).distinct()
     return (
         population.join(scored, on="person_id", how="left")
         .join(by_person, on="person_id", how="left")
@@ -132,14 +162,13 @@ def parts(reactions: DataFrame, posts: DataFrame, authority: DataFrame, risk: Da
         .select(
             "person_id",
             F.coalesce("reach", F.lit(0.0)).alias("reach"),
-            amplification("effort_total", "posts", algorithm).alias("amplification"),
+            F.coalesce(amplification("effort_total", "posts", algorithm), F.lit(0.0)).alias("amplification"),
             F.coalesce("authority", F.lit(0.0)).alias("authority"),
             F.array_sort(F.array_union(F.coalesce("post_networks", _no_names()), F.coalesce(F.col("network_parts.network"), _no_names()))).alias("networks"),
             F.coalesce("network_parts", F.array().cast(SCORES_STAGING.schema["network_parts"].dataType)).alias("network_parts"),
             F.coalesce("bot_probability", F.lit(0.0)).alias("bot_probability"),
-            (F.coalesce("is_risky", F.lit(False)) & F.lit(algorithm.bots.suppress_risky)).alias("suppressed"),
+            (is_risky() & F.lit(algorithm.bots.suppress_risky)).alias("suppressed"),
         )
-        .withColumn("amplification", F.coalesce("amplification", F.lit(0.0)))
     )
 
 
