@@ -10,6 +10,7 @@ import sys
 from clout.config import ConfigError, load_settings
 from clout.errors import InputError
 from clout.jvm import JarsMissing
+from clout.sqltext import identifier
 
 log = logging.getLogger("clout")
 
@@ -189,7 +190,7 @@ def cmd_sql(args, settings) -> int:
 
     spark = _session(settings, "sql")
     TableStore(spark, settings).register_all()
-    spark.sql(f"USE {settings.storage.database}")
+    spark.sql(f"USE {identifier(settings.storage.database, 'storage.database')}")
     spark.sql(args.query).show(args.limit, truncate=False)
     return 0
 

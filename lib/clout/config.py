@@ -29,7 +29,7 @@ class _Strict(BaseModel):
 
 class StorageConf(_Strict):
     root: str
-    database: str
+    database: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")  # a plain SQL name: it is spliced into DDL
     landing: str
     checkpoint_dir: str
 

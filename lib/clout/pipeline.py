@@ -24,11 +24,12 @@ from clout.config import Algorithm, Settings, load_algorithm
 from clout.explain import stage as explain_stage
 from clout.graph import stage as authority_stage
 from clout.identity.stage import anonymous_accounts, link_accounts, update_accounts
-from clout.ingest.stage import IngestReport, ingest
+from clout.ingest.stage import IngestReport, ingest, named_files
 from clout.publish import tracking
 from clout.quality.suites import GateResult, validate
 from clout.score import stage as score_stage
 from clout.score.reactions import snapshot_risk, window_reactions
+from clout.sqltext import snapshot_condition
 from clout.tables import (
     ACCOUNTS,
     ALL_TABLES,
@@ -143,6 +144,8 @@ def run_ingest(
     """
     import mlflow
 
+    if paths:
+        named_files(spark, settings, paths)  # a mistyped network or path is an error before any run is recorded
     store = TableStore(spark, settings)
     tags = {"job": "ingest", "env": settings.env, "ingest_date": day.isoformat() if day else "", "code_version": score_stage.code_version()}
     params = {"force": str(force), "paths": ",".join(f"{n}={p}" for n, ps in (paths or {}).items() for p in ps)[:500] or "landing"}
@@ -230,6 +233,6 @@ def score_gates(staged: DataFrame, settings: Settings, algorithm: Algorithm) -> 
 def publish_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date) -> None:
     """Replace the published partition of ``scores`` with the validated staged snapshot, in one Delta commit."""
     store = TableStore(spark, settings)
-    condition = f"snapshot_date = DATE'{snapshot_date.isoformat()}' AND algorithm_version = '{algorithm.version}'"
+    condition = snapshot_condition(snapshot_date, algorithm.version)
     store.replace_partitions(SCORES, staged_scores(spark, settings, algorithm.version, snapshot_date), condition)
     store.register_all()

@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from clout.config import Settings
+from clout.sqltext import date_literal, identifier, path_literal, string_literal
 
 
 @dataclass(frozen=True)
@@ -333,21 +334,21 @@ class TableStore:
 
         ``partition_filter`` (column, dates) limits the key lookup to the partitions the source can touch.
         """
-        condition = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        condition = " AND ".join(f"t.{identifier(k)} = s.{identifier(k)}" for k in keys)
         if partition_filter and partition_filter[1]:
             column, values = partition_filter
-            literals = ", ".join(f"DATE'{v.isoformat()}'" for v in values)
-            condition = f"t.{column} IN ({literals}) AND {condition}"
+            literals = ", ".join(date_literal(v) for v in values)
+            condition = f"t.{identifier(column)} IN ({literals}) AND {condition}"
         self.delta(spec).alias("t").merge(source.alias("s"), condition).whenNotMatchedInsertAll().execute()
 
     def register_all(self) -> list[str]:
         """Register every existing table in the session catalog under the configured database."""
-        db = self.settings.storage.database
+        db = identifier(self.settings.storage.database, "storage.database")
         self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
         registered = []
         for spec in ALL_TABLES:
             if self.exists(spec):
-                self.spark.sql(f"CREATE TABLE IF NOT EXISTS {db}.{spec.name} USING DELTA LOCATION '{self.path(spec)}'")
+                self.spark.sql(f"CREATE TABLE IF NOT EXISTS {db}.{spec.name} USING DELTA LOCATION {path_literal(self.path(spec))}")
                 registered.append(f"{db}.{spec.name}")
         if self.exists(SCORES):
             registered.append(self.create_current_view())
@@ -358,8 +359,8 @@ class TableStore:
 
         The version comes from validated conf (a safe identifier), never from user text.
         """
-        db, version = self.settings.storage.database, self.settings.algorithm.version
-        promoted = f"algorithm_version = '{version}'"
+        db = identifier(self.settings.storage.database, "storage.database")
+        promoted = f"algorithm_version = {string_literal(self.settings.algorithm.version, 'algorithm version')}"
         self.spark.sql(
             f"CREATE OR REPLACE VIEW {db}.scores_current AS SELECT * FROM {db}.scores WHERE {promoted} "
             f"AND snapshot_date = (SELECT max(snapshot_date) FROM {db}.scores WHERE {promoted})"

@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from clout.config import Algorithm, Settings
 from clout.ingest.actions import CREATIONS, TARGETED
+from clout.sqltext import date_literal, string_literal
 from clout.tables import ACCOUNTS, DAILY_INTERACTIONS, EVENTS, POSTS_DAILY, TableStore
 
 ALL_TOPICS = "_all"
@@ -87,9 +88,9 @@ def build_day(spark: SparkSession, settings: Settings, algorithm: Algorithm, day
     events = store.read(EVENTS).where(F.col("event_date") == F.lit(day))
     enriched = with_persons(events, store.read(ACCOUNTS)).cache()
     store.replace_partitions(
-        DAILY_INTERACTIONS, interactions(enriched, algorithm), f"event_date = DATE'{day.isoformat()}' AND algorithm_version = '{algorithm.version}'"
+        DAILY_INTERACTIONS, interactions(enriched, algorithm), f"event_date = {date_literal(day)} AND algorithm_version = {string_literal(algorithm.version)}"
     )
-    store.replace_partitions(POSTS_DAILY, posts(enriched), f"event_date = DATE'{day.isoformat()}'")
+    store.replace_partitions(POSTS_DAILY, posts(enriched), f"event_date = {date_literal(day)}")
     same_person = enriched.where(F.col("action").isin(*sorted(TARGETED)) & (F.col("actor_person") == F.col("target_person"))).count()
     enriched.unpersist()
     return {"same_person_interactions": same_person}

@@ -14,6 +14,7 @@ import datetime as dt
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from clout import fs
 from clout.bots.features import behaviour_features, first_seen
 from clout.config import Settings
 from clout.ingest.stage import ingest
@@ -26,12 +27,6 @@ def training_settings(settings: Settings) -> Settings:
     root = f"{settings.path(settings.storage.root).rstrip('/')}/_bots_training"
     storage = settings.storage.model_copy(update={"root": root, "landing": f"{root}/landing"})
     return settings.model_copy(update={"storage": storage})
-
-
-def _remove(spark: SparkSession, path: str) -> None:
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(path)
-    hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(hpath, True)
 
 
 def truth_accounts(truth: DataFrame, networks: list[str]) -> DataFrame:
@@ -56,7 +51,7 @@ def truth_accounts(truth: DataFrame, networks: list[str]) -> DataFrame:
 def behaviour_training_data(spark: SparkSession, settings: Settings) -> DataFrame:
     """Behaviour features of the generated training days, labelled by the generator's truth."""
     scratch = training_settings(settings)
-    _remove(spark, scratch.path(scratch.storage.root))
+    fs.remove(spark, scratch.path(scratch.storage.root))
     training = settings.bots.training
     networks = {}
     for d in training.days:

@@ -12,6 +12,7 @@ from clout.bots.features import behaviour_features, first_seen
 from clout.bots.model import Champion, load_champion, score
 from clout.bots.rules import account_risk
 from clout.config import Settings
+from clout.sqltext import date_literal
 from clout.tables import ACCOUNT_RISK, EVENTS, TableStore
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ def score_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dic
     champion = champion_or_train(spark, settings)
     features = behaviour_features(store.read(EVENTS), first_seen(store), day, settings.bots)
     risk = account_risk(score(champion, features), day, champion.label, settings.bots)
-    store.replace_partitions(ACCOUNT_RISK, risk, f"risk_date = DATE'{day.isoformat()}'")
+    store.replace_partitions(ACCOUNT_RISK, risk, f"risk_date = {date_literal(day)}")
     written = store.read(ACCOUNT_RISK).where(F.col("risk_date") == F.lit(day))
     totals = written.agg(F.count(F.lit(1)).alias("accounts"), F.sum(F.col("is_risky").cast("long")).alias("risky")).first()
     reasons = written.select(F.explode("reasons").alias("reason")).groupBy(F.regexp_replace("reason", ":.*$", "").alias("reason")).count().collect()

@@ -23,6 +23,7 @@ from clout.config import Algorithm, Settings
 from clout.identity.stage import anonymous_accounts
 from clout.score.reactions import snapshot_risk, window_reactions
 from clout.score.stage import snapshot_rows, staged
+from clout.sqltext import snapshot_condition
 from clout.tables import DAILY_INTERACTIONS, SCORE_EXPLANATIONS, SCORES, TableStore
 
 TOP = 5  # topics and engagers kept per person
@@ -227,7 +228,7 @@ def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snaps
     topical = window_reactions(daily, risk, snapshot_date, algorithm, anonymous, topics=True)
     previous_date = previous_snapshot(store, algorithm.version, snapshot_date)
     explanations = explain(staged_scores, reactions, topical, previous_scores(store, algorithm.version, previous_date), previous_date)
-    this_snapshot = f"snapshot_date = DATE'{snapshot_date.isoformat()}' AND algorithm_version = '{algorithm.version}'"
+    this_snapshot = snapshot_condition(snapshot_date, algorithm.version)
     store.replace_partitions(SCORE_EXPLANATIONS, explanations, this_snapshot)
     for cached in (reactions, risk, staged_scores):
         cached.unpersist()

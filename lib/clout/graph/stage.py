@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from clout.aggregate.stage import ALL_TOPICS
 from clout.config import Algorithm, Settings
 from clout.graph.pagerank import weighted_pagerank
+from clout.sqltext import snapshot_condition
 from clout.tables import AUTHORITY, TableStore
 
 
@@ -61,7 +62,7 @@ def compute(
         F.lit(snapshot_date).alias("snapshot_date"), F.lit(algorithm.version).alias("algorithm_version"),
         "person_id", "network", "pagerank", (F.col("pagerank") * F.lit(float(vertices))).alias("authority"),
     )  # fmt: skip
-    this_snapshot = f"snapshot_date = DATE'{snapshot_date.isoformat()}' AND algorithm_version = '{algorithm.version}'"
+    this_snapshot = snapshot_condition(snapshot_date, algorithm.version)
     store.replace_partitions(AUTHORITY, rows, this_snapshot)
     stats = {
         "graph_edges": float(edges.count()),

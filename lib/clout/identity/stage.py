@@ -14,8 +14,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from clout.config import Settings
+from clout.fs import list_files
 from clout.ingest.adapters.base import malformed, parse_json, read_lines
-from clout.ingest.stage import list_files
 from clout.tables import ACCOUNTS, EVENTS, IDENTITY_LINKS, QUARANTINE, TableStore
 
 _LINK = T.StructType(

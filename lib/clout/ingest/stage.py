@@ -17,7 +17,9 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from clout import fs
 from clout.config import Settings
+from clout.errors import InputError
 from clout.ingest.adapters import load_adapter, read_raw
 from clout.ingest.adapters.base import CANDIDATE_COLUMNS, read_lines, unparsed
 from clout.ingest.validate import fingerprint, mark_batch_duplicates, with_row_reasons
@@ -75,29 +77,34 @@ class IngestReport:
         } | {f"quarantined_{reason}": n for reason, n in self.reasons.items()}
 
 
-def list_files(spark: SparkSession, folder: str) -> list[tuple[str, int, dt.datetime]]:
-    """(path, size, mtime) of every file under ``folder`` (any Hadoop file system); [] when it is absent."""
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(folder)
-    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not fs.exists(hpath):
-        return []
-    found = []
-    it = fs.listFiles(hpath, True)
-    while it.hasNext():
-        st = it.next()
-        name = st.getPath().getName()
-        if name.startswith((".", "_")):
-            continue
-        found.append((st.getPath().toString(), int(st.getLen()), dt.datetime.fromtimestamp(st.getModificationTime() / 1000, dt.UTC).replace(tzinfo=None)))
-    return sorted(found)
+def named_files(spark: SparkSession, settings: Settings, paths: dict[str, list[str]]) -> list[LandingFile]:
+    """The files under explicitly named paths, per network.
+
+    A network that is not configured, a path that does not exist and a path holding no file are InputErrors
+    naming the value (a landing folder's unknown network is different: its files are quarantined, see discover).
+    """
+    unknown_networks = sorted(set(paths) - set(settings.networks))
+    if unknown_networks:
+        raise InputError(f"unknown network {', '.join(map(repr, unknown_networks))}: the configured networks are {', '.join(sorted(settings.networks))}")
+    files = []
+    for network, network_paths in paths.items():
+        if not network_paths:
+            raise InputError(f"{network}: no path named")
+        for p in network_paths:
+            if not fs.exists(spark, p):
+                raise InputError(f"{network}: no such file or folder: {p}")
+            found = fs.list_files(spark, p)
+            if not found:
+                raise InputError(f"{network}: no file under {p}")
+            files += [LandingFile(network, path, size, mtime) for path, size, mtime in found]
+    return files
 
 
 def discover(spark: SparkSession, settings: Settings, day: dt.date | None) -> tuple[list[LandingFile], list[LandingFile]]:
     """Landing files of configured networks for ``day`` (all days when None), and files of unknown networks."""
     root = settings.landing_path("").rstrip("/")
     known, unknown = [], []
-    for path, size, mtime in list_files(spark, root):
+    for path, size, mtime in fs.list_files(spark, root):
         rel = path.split(root.split("://")[-1], 1)[-1].lstrip("/")
         parts = rel.split("/")
         if len(parts) < 2 or parts[0].startswith("_") or parts[0] == "identity":
@@ -204,16 +211,14 @@ def ingest(
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     now = now or started
     run_id = f"ingest-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    # named paths are checked before anything is written: a typo is an error, not an empty success
+    named = named_files(spark, settings, paths) if paths else None
     store = TableStore(spark, settings)
     for spec in (EVENTS, QUARANTINE, INGEST_LOG):
         store.ensure(spec)
 
-    if paths:
-        files, unknown = [], []
-        for network, network_paths in paths.items():
-            for p in network_paths:
-                for path, size, mtime in list_files(spark, p):
-                    (files if network in settings.networks else unknown).append(LandingFile(network, path, size, mtime))
+    if named is not None:
+        files, unknown = named, []
     else:
         files, unknown = discover(spark, settings, day)
     report = IngestReport(run_id)

@@ -29,6 +29,7 @@ from clout.aggregate.stage import ALL_TOPICS
 from clout.config import Algorithm, Settings
 from clout.graph.stage import authority_of
 from clout.score.calibrate import percentile, to_scale
+from clout.sqltext import snapshot_condition
 from clout.tables import POSTS_DAILY, SCORES_STAGING, TableStore
 from clout.window import decay, in_window
 
@@ -202,7 +203,7 @@ def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snaps
         "*",
         F.lit(code_version()).alias("code_version"),
     )
-    this_snapshot = f"snapshot_date = DATE'{snapshot_date.isoformat()}' AND algorithm_version = '{algorithm.version}'"
+    this_snapshot = snapshot_condition(snapshot_date, algorithm.version)
     store.replace_partitions(SCORES_STAGING, scored, this_snapshot)
     person_parts.unpersist()
     stats = (

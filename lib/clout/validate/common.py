@@ -28,6 +28,7 @@ from clout.config import Algorithm, Settings
 from clout.identity.stage import update_accounts
 from clout.ingest.stage import ingest
 from clout.publish import tracking
+from clout.sqltext import date_literal, string_literal
 from clout.tables import ACCOUNTS, DAILY_INTERACTIONS, EVENTS, POSTS_DAILY, TableStore
 
 log = logging.getLogger(__name__)
@@ -208,8 +209,8 @@ def build_aggregates(spark: SparkSession, lake: Settings, algorithm: Algorithm, 
     store = TableStore(spark, lake)
     in_range = F.col("event_date").between(F.lit(first), F.lit(last))
     enriched = with_persons(store.read(EVENTS).where(in_range), store.read(ACCOUNTS)).cache()
-    dates = f"event_date >= DATE'{first.isoformat()}' AND event_date <= DATE'{last.isoformat()}'"
-    store.replace_partitions(DAILY_INTERACTIONS, interactions(enriched, algorithm), f"{dates} AND algorithm_version = '{algorithm.version}'")
+    dates = f"event_date >= {date_literal(first)} AND event_date <= {date_literal(last)}"
+    store.replace_partitions(DAILY_INTERACTIONS, interactions(enriched, algorithm), f"{dates} AND algorithm_version = {string_literal(algorithm.version)}")
     store.replace_partitions(POSTS_DAILY, posts(enriched), dates)
     enriched.unpersist()
 
