@@ -112,6 +112,23 @@ def test_same_event_in_a_later_file_is_a_duplicate_across_files(spark, lake, fir
     assert report.total("accepted") == 0
 
 
+def test_new_events_on_a_day_already_stored_are_counted_as_accepted(spark, lake, first_run):
+    # the events lookup reads the day already stored; the counts, taken after the append, once compared against
+    # the table with this run's own rows in it and logged them as already present (0 accepted)
+    store = TableStore(spark, lake)
+    later = Path(lake.landing_path("twitter", DAY + dt.timedelta(days=2)))
+    later.mkdir(parents=True, exist_ok=True)
+    (later / "more.jsonl").write_text(
+        '{"data":{"id":"3001","author_id":"31","created_at":"2026-11-20T11:00:00Z","text":"same day as the first run"}}\n'
+        '{"data":{"id":"3002","author_id":"32","created_at":"2026-11-20T11:05:00Z","text":"and another"}}\n'
+    )
+    report = ingest(spark, lake, DAY + dt.timedelta(days=2), now=NOW)
+    stored = store.read(EVENTS).where(F.col("run_id") == report.run_id).count()
+    assert (report.total("accepted"), report.total("already_present"), stored) == (2, 0, 2)
+    logged = store.read(INGEST_LOG).where(F.col("run_id") == report.run_id).first()
+    assert (logged.accepted, logged.already_present) == (2, 0)
+
+
 def test_identity_links_map_accounts_to_persons(spark, lake, first_run):
     counts = link_accounts(spark, lake, DAY)
     assert counts == {"link_rows": 4, "links_accepted": 2, "links_quarantined": 2}

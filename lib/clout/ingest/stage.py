@@ -244,8 +244,12 @@ def ingest(
         # the days accepted rows land in (a duplicate may carry another day: one partition more to look in)
         dates = sorted(r.event_date for r in narrow.where(F.col("reason").isNull()).select("event_date").distinct().collect())
         existing = None
-        if dates and store.version(EVENTS):
-            existing = store.read(EVENTS).where(F.col("event_date").isin(dates)).select("event_id", "source_file")
+        events_version = store.version(EVENTS)  # 0 is the empty table ensure() created
+        if dates and events_version:
+            # Pinned to the version read now. The append below adds this run's rows, and the counts and the
+            # quarantine evaluate `classified` again, and nothing guarantees they read the cache: against the latest
+            # version this run's new rows looked "already present" and the log said 0 accepted (seen in tests).
+            existing = store.read(EVENTS, version=events_version).where(F.col("event_date").isin(dates)).select("event_id", "source_file")
         classified = classify(validated, existing)
         if existing is not None:
             # the lookup in events is a join worth keeping; without it classifying is a projection of the cache
