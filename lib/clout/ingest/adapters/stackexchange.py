@@ -112,12 +112,20 @@ def event_file_kind(path: str) -> str | None:
     return m.group(1).lower() if m else None
 
 
+# The lines of a dump file that are its XML wrapper, not records: the declaration and the root element's tags.
+_WRAPPER_LINE = r"^[\x{FEFF}\s]*(<\?xml.*\?>|</?[A-Za-z]+>)\s*$"  # a byte-order mark may lead the declaration
+
+
 def read(spark: SparkSession, paths: list[str]) -> DataFrame:
-    """One row per ``<row`` line of the event files among ``paths``; reference files are ignored."""
+    """One record per line of the event files among ``paths``, but the XML wrapper; reference files are ignored.
+
+    A line that is not a well-formed ``<row .../>`` (truncated, mangled) is still a record: the parse rejects it
+    as malformed, so it is quarantined, never silently skipped.
+    """
     event_paths = [p for p in paths if event_file_kind(p)]
     if not event_paths:
         return spark.createDataFrame([], "raw_payload string, source_file string")
-    return read_lines(spark, event_paths).where(F.ltrim(F.col("raw_payload")).startswith("<row"))
+    return read_lines(spark, event_paths).where(~F.col("raw_payload").rlike(_WRAPPER_LINE))
 
 
 def _kind(source_file: Column) -> Column:
