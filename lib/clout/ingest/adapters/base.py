@@ -153,6 +153,24 @@ def ts_epoch_fractional(value: Column) -> Column:
     return F.when(F.abs(seconds) < _MAX_FRACTIONAL_EPOCH_SECONDS, F.timestamp_seconds(seconds))
 
 
+def iso_seconds(ts: Column, zone: str = "'Z'") -> Column:
+    """Time text in whole seconds, with microseconds only when the time has a fraction (so nothing is lost):
+    ``2026-11-20T08:00:00Z`` with the default ``zone``, Graph's ``2026-11-20T08:00:00+0000`` with ``zone="Z"``."""
+    whole = F.date_format(ts, "SSSSSS") == "000000"
+    return F.when(whole, F.date_format(ts, f"yyyy-MM-dd'T'HH:mm:ss{zone}")).otherwise(F.date_format(ts, f"yyyy-MM-dd'T'HH:mm:ss.SSSSSS{zone}"))
+
+
+def render_json(actions: DataFrame, network: str, act: Column, *shapes: tuple[Column, Column]) -> DataFrame:
+    """One JSON line (``value``) per synthetic action: the struct of the first (condition, struct) that holds,
+    null fields left out. An action no shape covers fails the job: the generator asked this network for an
+    action it cannot express, which is a bug, not data to skip."""
+    options = {"ignoreNullFields": "true"}
+    value = F.raise_error(F.concat(F.lit(f"{network} cannot render action "), act))
+    for condition, shape in reversed(shapes):
+        value = F.when(condition, F.to_json(shape, options)).otherwise(value)
+    return actions.select(value.alias("value"))
+
+
 def wrong_type(raw: Column, parsed: Column) -> Column:
     """A value was given but could not be converted."""
     return raw.isNotNull() & parsed.isNull()
@@ -190,6 +208,20 @@ def candidates(df: DataFrame, network: str) -> DataFrame:
     return exploded.select(*columns, F.col("raw_payload"), reason.alias("parse_error"), first.alias("record_first")).withColumn(
         "topics", F.coalesce(F.col("topics"), F.array().cast("array<string>"))
     )
+
+
+def record_candidates(parsed: DataFrame, network: str, events: Column, *checks: tuple[Column, str], unknown_keeps_events: bool = False) -> DataFrame:
+    """The tail every JSON adapter shares, from its parsed records (``r``) to the candidate contract.
+
+    The record's problem is the first failing check, the malformed-record check first, then the adapter's
+    ``checks`` in order; its events are kept when it has none. With ``unknown_keeps_events`` a record rejected as
+    ``unknown_action`` keeps the placeholder event the adapter built for it too, so its quarantine row carries
+    what could be read (actor, time).
+    """
+    problem = first_problem((malformed(F.col("r")), "malformed_record"), *checks)
+    keep = problem.isNull() | (problem == "unknown_action") if unknown_keeps_events else problem.isNull()
+    shaped = parsed.select("raw_payload", "source_file", problem.alias("parse_error"), F.when(keep, events).alias("ev"))
+    return candidates(shaped, network)
 
 
 def unparsed(raw: DataFrame, network: str, reason: str) -> DataFrame:

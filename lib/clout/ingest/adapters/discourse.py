@@ -39,13 +39,11 @@ from pyspark.sql import types as T
 
 from clout.ingest.adapters.base import (
     account,
-    candidates,
     event,
     event_key,
-    first_problem,
-    malformed,
     no_events,
     parse_json,
+    record_candidates,
     topics,
     ts_iso,
     wrong_type,
@@ -232,18 +230,14 @@ def to_events(raw: DataFrame) -> DataFrame:
         .when(solution.isNotNull(), wrong_type(solution["accepted_at"], accepted_time))
     )
     recognised = topic.isNotNull() | post.isNotNull() | action.isNotNull() | solution.isNotNull()
-    problem = first_problem(
-        (malformed(F.col("r")), "malformed_record"),
+    return record_candidates(
+        parsed,
+        NETWORK,
+        events,
         (F.coalesce(bad_value, F.lit(False)), "wrong_type"),
         (~recognised, "unknown_action"),
+        unknown_keeps_events=True,
     )
-    shaped = parsed.select(
-        "raw_payload",
-        "source_file",
-        problem.alias("parse_error"),
-        F.when(problem.isNull() | (problem == "unknown_action"), events).alias("ev"),
-    )
-    return candidates(shaped, NETWORK)
 
 
 def _iso_text(ts: Column) -> Column:

@@ -39,20 +39,20 @@ same event).
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from clout.ingest.adapters.base import (
     account,
-    candidates,
     event,
     event_key,
-    first_problem,
     hashtag_text,
     hashtags,
-    malformed,
+    iso_seconds,
     parse_json,
+    record_candidates,
+    render_json,
     topics,
     ts_iso,
     with_hashtags,
@@ -149,27 +149,21 @@ def to_events(raw: DataFrame) -> DataFrame:
             text_chars,
         ),
     )
-    problem = first_problem(
-        (malformed(r), "malformed_record"),
+    events = F.when(kind.isin(*_EVENT_OBJECTS), F.concat(F.array(primary), mentions)).otherwise(F.array())
+    return record_candidates(
+        parsed,
+        NETWORK,
+        events,
         (wrong_type(r["created_time"], time), "wrong_type"),
         (~kind.isin(*_EVENT_OBJECTS, *_NO_EVENT_OBJECTS), "unknown_action"),
     )
-    events = F.when(kind.isin(*_EVENT_OBJECTS), F.concat(F.array(primary), mentions)).otherwise(F.array())
-    shaped = parsed.select("raw_payload", "source_file", problem.alias("parse_error"), F.when(problem.isNull(), events).alias("ev"))
-    return candidates(shaped, NETWORK)
-
-
-def _created_time(ts: Column) -> Column:
-    """Graph's ``2026-11-20T08:00:00+0000``; sub-second times keep their fraction so nothing is lost."""
-    whole = F.date_format(ts, "SSSSSS") == "000000"
-    return F.when(whole, F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ssZ")).otherwise(F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ss.SSSSSSZ"))
 
 
 def render(actions: DataFrame) -> DataFrame:
     """Canonical synthetic actions -> Graph post, share, comment and reaction nodes (one JSON line each)."""
     a = F.col
     act = a("action")
-    created = _created_time(a("event_time"))
+    created = iso_seconds(a("event_time"), zone="Z")
     author = F.struct(a("actor_native").alias("id"), a("actor_handle").alias("name"))
     message = with_hashtags(a("text"), a("topics"))
     post = F.struct(
@@ -205,11 +199,11 @@ def render(actions: DataFrame) -> DataFrame:
         created.alias("created_time"),
         hashtag_text(a("topics")).alias("post_message"),
     )
-    options = {"ignoreNullFields": "true"}
-    value = (
-        F.when(act.isin("post", "share"), F.to_json(post, options))
-        .when(act.isin("comment", "reply"), F.to_json(comment, options))
-        .when(act == "like", F.to_json(reaction, options))
-        .otherwise(F.raise_error(F.concat(F.lit("facebook cannot render action "), act)))
+    return render_json(
+        actions,
+        NETWORK,
+        act,
+        (act.isin("post", "share"), post),
+        (act.isin("comment", "reply"), comment),
+        (act == "like", reaction),
     )
-    return actions.select(value.alias("value"))

@@ -36,12 +36,10 @@ from pyspark.sql import types as T
 
 from clout.ingest.adapters.base import (
     account,
-    candidates,
     event,
     event_key,
-    first_problem,
-    malformed,
     parse_json,
+    record_candidates,
     topics,
     ts_epoch_fractional,
     wrong_type,
@@ -144,18 +142,14 @@ def to_events(raw: DataFrame) -> DataFrame:
     is_checkin = F.coalesce(kind.isin(*_CHECKIN_TYPES), F.lit(False))
     recognised = is_checkin | F.coalesce(kind.isin("like", "comment"), F.lit(False))
     events = F.when(is_checkin, checkin_events).when(kind == "like", F.array(like)).when(kind == "comment", F.array(comment)).otherwise(F.array(unknown))
-    problem = first_problem(
-        (malformed(F.col("r")), "malformed_record"),
+    return record_candidates(
+        parsed,
+        NETWORK,
+        events,
         (recognised & wrong_type(r("createdAt"), created), "wrong_type"),
         (~recognised, "unknown_action"),
+        unknown_keeps_events=True,
     )
-    shaped = parsed.select(
-        "raw_payload",
-        "source_file",
-        problem.alias("parse_error"),
-        F.when(problem.isNull() | (problem == "unknown_action"), events).alias("ev"),
-    )
-    return candidates(shaped, NETWORK)
 
 
 def render(actions: DataFrame) -> DataFrame:

@@ -43,14 +43,14 @@ from pyspark.sql import types as T
 
 from clout.ingest.adapters.base import (
     account,
-    candidates,
     event,
     event_key,
-    first_problem,
     hashtag_text,
     hashtags,
-    malformed,
+    iso_seconds,
     parse_json,
+    record_candidates,
+    render_json,
     topics,
     ts_iso,
     with_hashtags,
@@ -150,27 +150,21 @@ def to_events(raw: DataFrame) -> DataFrame:
         topics(hashtags(about)),
         F.length(text),
     )
-    problem = first_problem(
-        (malformed(r), "malformed_record"),
+    events = F.when(kind == "profile", F.array()).otherwise(F.array(record_event))
+    return record_candidates(
+        parsed,
+        NETWORK,
+        events,
         (wrong_type(r["timestamp"], time), "wrong_type"),
         (kind.isNull(), "unknown_action"),
     )
-    events = F.when(kind == "profile", F.array()).otherwise(F.array(record_event))
-    shaped = parsed.select("raw_payload", "source_file", problem.alias("parse_error"), F.when(problem.isNull(), events).alias("ev"))
-    return candidates(shaped, NETWORK)
-
-
-def _timestamp(ts: Column) -> Column:
-    """Graph's ``2026-11-20T08:00:00+0000``; sub-second times keep their fraction so nothing is lost."""
-    whole = F.date_format(ts, "SSSSSS") == "000000"
-    return F.when(whole, F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ssZ")).otherwise(F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ss.SSSSSSZ"))
 
 
 def render(actions: DataFrame) -> DataFrame:
     """Canonical synthetic actions -> IG media, comments, likes and follows (one JSON line each)."""
     a = F.col
     act = a("action")
-    ts = _timestamp(a("event_time"))
+    ts = iso_seconds(a("event_time"), zone="Z")
     body = with_hashtags(a("text"), a("topics"))
     media = F.struct(
         a("content_native").alias("id"),
@@ -203,12 +197,12 @@ def render(actions: DataFrame) -> DataFrame:
         ts.alias("timestamp"),
         hashtag_text(a("topics")).alias("followed_biography"),
     )
-    options = {"ignoreNullFields": "true"}
-    value = (
-        F.when(act == "post", F.to_json(media, options))
-        .when(act.isin("comment", "reply"), F.to_json(comment, options))
-        .when(act == "like", F.to_json(like, options))
-        .when(act == "follow", F.to_json(follow, options))
-        .otherwise(F.raise_error(F.concat(F.lit("instagram cannot render action "), act)))
+    return render_json(
+        actions,
+        NETWORK,
+        act,
+        (act == "post", media),
+        (act.isin("comment", "reply"), comment),
+        (act == "like", like),
+        (act == "follow", follow),
     )
-    return actions.select(value.alias("value"))

@@ -56,12 +56,11 @@ from pyspark.sql import types as T
 
 from clout.ingest.adapters.base import (
     account,
-    candidates,
     event,
     event_key,
-    first_problem,
-    malformed,
     parse_json,
+    record_candidates,
+    render_json,
     topics,
     ts_epoch_millis,
     wrong_type,
@@ -176,15 +175,15 @@ def to_events(raw: DataFrame) -> DataFrame:
         | wrong_type(r["createdAt"], ts_epoch_millis(r["createdAt"]))
         | wrong_type(r["created"]["time"], ts_epoch_millis(r["created"]["time"]))
     )
-    problem = first_problem(
-        (malformed(r), "malformed_record"),
+    no_event = (kind == "profile") | (is_post & lifecycle.isin(*UNPUBLISHED))
+    events = F.when(no_event, F.array()).otherwise(F.array(record_event))
+    return record_candidates(
+        parsed,
+        NETWORK,
+        events,
         (bad_time, "wrong_type"),
         (kind.isNull(), "unknown_action"),
     )
-    no_event = (kind == "profile") | (is_post & lifecycle.isin(*UNPUBLISHED))
-    events = F.when(no_event, F.array()).otherwise(F.array(record_event))
-    shaped = parsed.select("raw_payload", "source_file", problem.alias("parse_error"), F.when(problem.isNull(), events).alias("ev"))
-    return candidates(shaped, NETWORK)
 
 
 def _urn(value: Column, kind: str) -> Column:
@@ -248,11 +247,11 @@ def render(actions: DataFrame) -> DataFrame:
         a("target_native").alias("targetAuthor"),
         _hashtag_templates(a("topics")).alias("targetCommentary"),
     )
-    options = {"ignoreNullFields": "true"}
-    value = (
-        F.when(act.isin("post", "share"), F.to_json(post, options))
-        .when(act.isin("comment", "reply"), F.to_json(comment, options))
-        .when(act == "like", F.to_json(reaction, options))
-        .otherwise(F.raise_error(F.concat(F.lit("linkedin cannot render action "), act)))
+    return render_json(
+        actions,
+        NETWORK,
+        act,
+        (act.isin("post", "share"), post),
+        (act.isin("comment", "reply"), comment),
+        (act == "like", reaction),
     )
-    return actions.select(value.alias("value"))

@@ -42,12 +42,11 @@ from pyspark.sql import types as T
 
 from clout.ingest.adapters.base import (
     account,
-    candidates,
     event,
     event_key,
-    first_problem,
-    malformed,
+    iso_seconds,
     parse_json,
+    record_candidates,
     topics,
     ts_iso,
     wrong_type,
@@ -181,24 +180,14 @@ def to_events(raw: DataFrame) -> DataFrame:
     unknown = event(_null(), event_time, unknown_action, actor, _null(), _null(), _null(), F.array(), _null())
     recognised = F.coalesce(creates_note | kind.isin(*_ACTIVITY_TYPES[1:]), F.lit(False))
     events = F.when(creates_note, F.concat(F.array(created), mentions)).when(recognised, F.array(reaction)).otherwise(F.array(unknown))
-    problem = first_problem(
-        (malformed(F.col("r")), "malformed_record"),
+    return record_candidates(
+        parsed,
+        NETWORK,
+        events,
         (wrong_type(F.col("r.published"), activity_time) | ((kind == "Create") & wrong_type(note["published"], note_time)), "wrong_type"),
         (~recognised, "unknown_action"),
+        unknown_keeps_events=True,
     )
-    shaped = parsed.select(
-        "raw_payload",
-        "source_file",
-        problem.alias("parse_error"),
-        F.when(problem.isNull() | (problem == "unknown_action"), events).alias("ev"),
-    )
-    return candidates(shaped, NETWORK)
-
-
-def _iso_text(ts: Column) -> Column:
-    """ActivityPub time text: whole seconds as Mastodon writes them, microseconds only when the time has them."""
-    whole = F.unix_micros(ts) % 1_000_000 == 0
-    return F.when(whole, F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ss'Z'")).otherwise(F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"))
 
 
 def _actor_iri(user_at_host: Column) -> Column:
@@ -217,7 +206,7 @@ def render(actions: DataFrame) -> DataFrame:
     """Canonical synthetic actions -> ActivityPub Create(Note) / Announce / Like / Follow activities, one JSON line each."""
     a = F.col
     actor_iri, target_iri = _actor_iri(a("actor_native")), _actor_iri(a("target_native"))
-    published = _iso_text(a("event_time"))
+    published = iso_seconds(a("event_time"))
     day_seq = F.concat(F.date_format("event_time", "yyyyMMdd"), F.lit("-"), a("seq").cast("string"))
     note_iri = F.concat(actor_iri, F.lit("/statuses/"), F.coalesce(a("content_native"), day_seq))
     target_note_iri = F.concat(target_iri, F.lit("/statuses/"), F.coalesce(a("target_content_native"), day_seq))

@@ -38,14 +38,12 @@ from pyspark.sql import types as T
 
 from clout.ingest.adapters.base import (
     account,
-    candidates,
     event,
     event_key,
-    first_problem,
     hashtags,
-    malformed,
     no_events,
     parse_json,
+    record_candidates,
     topics,
     ts_epoch_fractional,
     wrong_type,
@@ -162,19 +160,15 @@ def to_events(raw: DataFrame) -> DataFrame:
         | ((kind == "vote") & ~F.coalesce(direction.isin(-1, 0, 1), F.lit(False)))
     )
     acting = kind.isin("t3", "t1", "vote")
-    problem = first_problem(
-        (malformed(F.col("r")), "malformed_record"),
+    return record_candidates(
+        parsed,
+        NETWORK,
+        events,
         (F.coalesce(acting, F.lit(False)) & wrong_type(d["created_utc"], created), "wrong_type"),
         ((kind == "vote") & wrong_type(d["dir"], direction), "wrong_type"),
         (unrecognised, "unknown_action"),
+        unknown_keeps_events=True,
     )
-    shaped = parsed.select(
-        "raw_payload",
-        "source_file",
-        problem.alias("parse_error"),
-        F.when(problem.isNull() | (problem == "unknown_action"), events).alias("ev"),
-    )
-    return candidates(shaped, NETWORK)
 
 
 def render(actions: DataFrame) -> DataFrame:

@@ -30,12 +30,10 @@ from pyspark.sql import types as T
 
 from clout.ingest.adapters.base import (
     account,
-    candidates,
     event,
     event_key,
-    first_problem,
-    malformed,
     parse_json,
+    record_candidates,
     topics,
     ts_epoch_millis,
     ts_iso,
@@ -200,17 +198,12 @@ def to_events(raw: DataFrame) -> DataFrame:
     bad_follow_time = F.exists(
         F.coalesce(F.col("r.follow_events"), F.array()), lambda e: wrong_type(e["created_timestamp"], ts_epoch_millis(e["created_timestamp"]))
     )
-    problem = first_problem(
-        (malformed(F.col("r")), "malformed_record"),
+    return record_candidates(
+        parsed,
+        NETWORK,
+        F.concat(tweet_events, likes, follows),
         (bad_time | bad_follow_time, "wrong_type"),
     )
-    shaped = parsed.select(
-        "raw_payload",
-        "source_file",
-        problem.alias("parse_error"),
-        F.when(problem.isNull(), F.concat(tweet_events, likes, follows)).alias("ev"),
-    )
-    return candidates(shaped, NETWORK)
 
 
 def render(actions: DataFrame) -> DataFrame:

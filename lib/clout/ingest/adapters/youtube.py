@@ -51,15 +51,17 @@ from pyspark.sql import types as T
 
 from clout.ingest.adapters.base import (
     account,
-    candidates,
     event,
     event_key,
-    first_problem,
+    hashtag_text,
     hashtags,
-    malformed,
+    iso_seconds,
     parse_json,
+    record_candidates,
+    render_json,
     topics,
     ts_iso,
+    with_hashtags,
     wrong_type,
 )
 
@@ -207,19 +209,13 @@ def to_events(raw: DataFrame) -> DataFrame:
         | _bad_time(r["ratedAt"])
         | F.exists(comments, lambda c: _bad_time(c["snippet"]["publishedAt"]))
     )
-    problem = first_problem(
-        (malformed(r), "malformed_record"),
+    return record_candidates(
+        parsed,
+        NETWORK,
+        events,
         (bad_time, "wrong_type"),
         (~F.coalesce(kind.isin(*_EVENT_KINDS, *_NO_EVENT_KINDS), F.lit(False)), "unknown_action"),
     )
-    shaped = parsed.select("raw_payload", "source_file", problem.alias("parse_error"), F.when(problem.isNull(), events).alias("ev"))
-    return candidates(shaped, NETWORK)
-
-
-def _rfc3339(ts: Column) -> Column:
-    """``2026-11-20T08:00:00Z``; sub-second times keep their fraction so nothing is lost."""
-    whole = F.date_format(ts, "SSSSSS") == "000000"
-    return F.when(whole, F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ss'Z'")).otherwise(F.date_format(ts, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'"))
 
 
 def render(actions: DataFrame) -> DataFrame:
@@ -230,9 +226,9 @@ def render(actions: DataFrame) -> DataFrame:
     """
     a = F.col
     act = a("action")
-    published = _rfc3339(a("event_time"))
+    published = iso_seconds(a("event_time"))
     clean_text = F.regexp_replace(a("text"), "#", "")
-    hashtag_text = F.when(F.size("topics") > 0, F.array_join(F.transform("topics", lambda t: F.concat(F.lit("#"), t)), " "))
+    tags_text = hashtag_text(a("topics"))
     author = F.struct(a("actor_native").alias("value"))
     video = F.struct(
         F.lit("youtube#video").alias("kind"),
@@ -242,11 +238,11 @@ def render(actions: DataFrame) -> DataFrame:
             a("actor_native").alias("channelId"),
             a("actor_handle").alias("channelTitle"),
             clean_text.alias("title"),
-            hashtag_text.alias("description"),
+            tags_text.alias("description"),
             a("topics").alias("tags"),
         ).alias("snippet"),
     )
-    comment_text = F.concat_ws(" ", clean_text, hashtag_text)
+    comment_text = with_hashtags(a("text"), a("topics"))
     top_comment = F.struct(
         F.lit("youtube#comment").alias("kind"),
         a("content_native").alias("id"),
@@ -297,17 +293,17 @@ def render(actions: DataFrame) -> DataFrame:
             published.alias("publishedAt"),
             a("actor_native").alias("channelId"),
             a("target_handle").alias("title"),
-            hashtag_text.alias("description"),
+            tags_text.alias("description"),
             F.struct(F.lit("youtube#channel").alias("kind"), a("target_native").alias("channelId")).alias("resourceId"),
         ).alias("snippet"),
     )
-    options = {"ignoreNullFields": "true"}
-    value = (
-        F.when(act == "post", F.to_json(video, options))
-        .when(act == "comment", F.to_json(thread, options))
-        .when(act == "reply", F.to_json(reply, options))
-        .when(act.isin("like", "vote_down"), F.to_json(rating, options))
-        .when(act == "follow", F.to_json(subscription, options))
-        .otherwise(F.raise_error(F.concat(F.lit("youtube cannot render action "), act)))
+    return render_json(
+        actions,
+        NETWORK,
+        act,
+        (act == "post", video),
+        (act == "comment", thread),
+        (act == "reply", reply),
+        (act.isin("like", "vote_down"), rating),
+        (act == "follow", subscription),
     )
-    return actions.select(value.alias("value"))
