@@ -156,7 +156,7 @@ def day_checksums(spark, settings) -> dict[str, tuple[int, int]]:
     store = TableStore(spark, settings)
     outputs = {
         "scores": store.read(SCORES).where(score_stage.snapshot_rows(DAY, "v1")),
-        "authority": store.read(AUTHORITY).where((F.col("snapshot_date") == F.lit(DAY)) & (F.col("algorithm_version") == "v1")),
+        "authority": store.read(AUTHORITY).where(score_stage.snapshot_rows(DAY, "v1")),
         "score_explanations": store.read(SCORE_EXPLANATIONS).where(score_stage.snapshot_rows(DAY, "v1")),
     }
     sums = {}

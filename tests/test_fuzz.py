@@ -61,23 +61,23 @@ def _paths(value, prefix=()):
     yield prefix, value
 
 
+def _parent(doc, path):
+    """The object or list that holds the value at ``path`` (not empty)."""
+    for key in path[:-1]:
+        doc = doc[key]
+    return doc
+
+
 def _set(doc, path, new):
     if not path:
         return new
-    target = doc
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = new
+    _parent(doc, path)[path[-1]] = new
     return doc
 
 
 def _delete(doc, path):
-    if not path:
-        return doc
-    target = doc
-    for key in path[:-1]:
-        target = target[key]
-    del target[path[-1]]
+    if path:
+        del _parent(doc, path)[path[-1]]
     return doc
 
 

@@ -50,7 +50,7 @@ def _no_names():
 
 
 def snapshot_rows(snapshot_date: dt.date, algorithm_version: str):
-    """The rows of one snapshot (date and algorithm version) in scores, scores_staging or score_explanations."""
+    """The rows of one snapshot (date and algorithm version) in scores, scores_staging, score_explanations or authority."""
     return (F.col("snapshot_date") == F.lit(snapshot_date)) & (F.col("algorithm_version") == F.lit(algorithm_version))
 
 
