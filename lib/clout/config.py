@@ -206,6 +206,26 @@ class BotDiscountConf(_Strict):
     suppress_risky: bool  # a risky person's own score is held at the floor and flagged
 
 
+class RingsConf(_Strict):
+    """Coordinated rings (clout.graph.rings): groups that react to each other far more than to anyone else."""
+
+    enabled: bool  # off: no ring is looked for, the rings partition of the snapshot is left empty, nothing is discounted
+    min_pair_effort: float = Field(gt=0)  # decayed, bot-discounted effort each way for two persons to count as a reciprocal tie
+    label_propagation_iterations: int = Field(gt=0)  # rounds of GraphFrames label propagation on the reciprocal ties
+    min_size: int = Field(ge=3)  # two persons liking each other is a friendship, not a ring
+    max_size: int = Field(gt=0)
+    min_density: float = Field(gt=0, le=1)  # reciprocal ties inside / possible pairs
+    min_insularity: float = Field(gt=0, le=1)  # share of the members' given effort that stays inside (also each member's own)
+    min_inbound_share: float = Field(ge=0, le=1)  # share of the effort members receive that comes from inside
+    reaction_weight: float = Field(ge=0, le=1)  # what a reaction between two members of one ring still weighs
+
+    @model_validator(mode="after")
+    def _size_range(self) -> RingsConf:
+        if self.min_size > self.max_size:
+            raise ValueError(f"rings.min_size ({self.min_size}) is above rings.max_size ({self.max_size})")
+        return self
+
+
 class CalibrationConf(_Strict):
     mean: float
     p95: float
@@ -236,6 +256,7 @@ class Algorithm(_Strict):
     pagerank: PageRankConf
     score: ScoreConf
     bots: BotDiscountConf
+    rings: RingsConf
     calibration: CalibrationConf
 
     @model_validator(mode="after")
