@@ -39,6 +39,7 @@ from clout.tables import (
     IDENTITY_LINKS,
     POSTS_DAILY,
     QUARANTINE,
+    RINGS,
     SCORE_EXPLANATIONS,
     SCORES,
     SCORES_STAGING,
@@ -86,6 +87,7 @@ def _conditions(person_id: str, accounts: list[str]) -> list[tuple[TableSpec, Co
         (DAILY_INTERACTIONS, (F.col("actor_person") == persons) | (F.col("target_person") == persons)),
         (POSTS_DAILY, F.col("person_id") == persons),
         (AUTHORITY, F.col("person_id") == persons),
+        (RINGS, F.col("person_id") == persons),
         (SCORES_STAGING, F.col("person_id") == persons),
         (SCORES, F.col("person_id") == persons),
         # their own explanations, and the explanations that name them among the top engagers (rewritten)

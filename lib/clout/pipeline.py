@@ -22,13 +22,14 @@ from clout.aggregate.stage import build_day
 from clout.bots.stage import score_accounts
 from clout.config import Algorithm, Settings, load_algorithm
 from clout.explain import stage as explain_stage
+from clout.graph import rings as rings_stage
 from clout.graph import stage as authority_stage
 from clout.identity.stage import anonymous_accounts, link_accounts, update_accounts
 from clout.ingest.stage import IngestReport, ingest, named_files
 from clout.publish import tracking
 from clout.quality.suites import GateResult, validate
 from clout.score import stage as score_stage
-from clout.score.reactions import snapshot_risk, window_reactions
+from clout.score.reactions import discount_rings, snapshot_risk, window_reactions
 from clout.sqltext import snapshot_condition
 from clout.tables import (
     ACCOUNTS,
@@ -200,12 +201,16 @@ def score_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm
     """
     store = TableStore(spark, settings)
     risk = snapshot_risk(store, snapshot_date, bots).cache()
-    reactions = window_reactions(store.read(DAILY_INTERACTIONS), risk, snapshot_date, algorithm, anonymous_accounts(settings)).cache()
+    window = window_reactions(store.read(DAILY_INTERACTIONS), risk, snapshot_date, algorithm, anonymous_accounts(settings)).cache()
+    # rings are found on the reactions before their discount, then graph and score read the discounted rows
+    metrics = rings_stage.compute(spark, settings, algorithm, snapshot_date, window)
+    reactions = discount_rings(window, rings_stage.snapshot_rings(store, snapshot_date, algorithm.version), algorithm).cache()
     population = reactions.where(F.col("effort") > 0).select(F.col("target_person").alias("person_id")).distinct()
-    metrics = authority_stage.compute(spark, settings, algorithm, snapshot_date, reactions, population)
+    metrics |= authority_stage.compute(spark, settings, algorithm, snapshot_date, reactions, population)
     metrics |= score_stage.compute(spark, settings, algorithm, snapshot_date, reactions, risk)
     metrics["persons_unscored"] = float(_unscored(store, reactions, snapshot_date, algorithm).count())
     reactions.unpersist()
+    window.unpersist()
     risk.unpersist()
     return metrics
 

@@ -164,6 +164,29 @@ AUTHORITY = TableSpec(
     description="PageRank authority of each person on the decayed, bot-discounted engagement graph, overall and per network",
 )
 
+# Coordinated rings of a snapshot (clout.graph.rings): one row per member, the group's evidence repeated on each.
+RINGS = TableSpec(
+    "rings",
+    _s(
+        ("snapshot_date", DATE, False),
+        ("algorithm_version", STR, False),
+        ("ring_id", STR, False),  # "ring-<n>": the snapshot's rings numbered by their first member; names nobody
+        ("person_id", STR, False),
+        ("ring_size", INT, False),  # members
+        ("reciprocal_ties", LONG, False),  # pairs of members who both reacted to each other (min_pair_effort each way)
+        ("density", DBL, False),  # reciprocal_ties / possible pairs
+        ("insularity", DBL, False),  # share of the members' given effort that went to other members
+        ("inbound_share", DBL, False),  # share of the effort the members received that came from other members
+        ("internal_effort", DBL, False),  # decayed, bot-discounted effort exchanged inside, before the ring discount
+        ("member_ties", LONG, False),  # this member's reciprocal ties inside the ring
+        ("member_insularity", DBL, False),  # share of this member's given effort that went to other members
+        ("member_inbound_share", DBL, False),  # share of the effort this member received from other members
+    ),
+    partition_by=("snapshot_date",),
+    keys=("snapshot_date", "algorithm_version", "person_id"),
+    description="coordinated rings per snapshot: members and the evidence (size, density, insularity, inbound share)",
+)
+
 # One network's share of a person's score: its parts restricted to reactions on that network, and that network's
 # share of the (bot-discounted, decayed) effort the person received.
 NETWORK_PART = T.StructType(
@@ -267,7 +290,7 @@ ERASURE_LOG = TableSpec(
 )
 
 ALL_TABLES = (
-    EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, SCORES_STAGING, SCORES,
+    EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, RINGS, SCORES_STAGING, SCORES,
     SCORE_EXPLANATIONS, ACCOUNT_RISK, ERASURE_LOG,
 )  # fmt: skip
 

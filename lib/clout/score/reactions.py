@@ -49,6 +49,25 @@ def window_reactions(daily: DataFrame, risk: DataFrame, snapshot_date: dt.date, 
     )  # fmt: skip
 
 
+def discount_rings(reactions: DataFrame, members: DataFrame, algorithm: Algorithm) -> DataFrame:
+    """``reactions`` with a reaction between two members of one ring (``members``: person_id, ring_id, as in the
+    ``rings`` table) weighing ``rings.reaction_weight``: its ``bot_weight`` (which reach counts) and ``effort``
+    (amplification, authority) are multiplied by it, so graph, score and explanations see one discount.
+    ``effort_raw`` keeps what was given, before any discount."""
+    if not algorithm.rings.enabled:
+        return reactions
+    actor_ring = members.select(F.col("person_id").alias("actor_person"), F.col("ring_id").alias("actor_ring"))
+    target_ring = members.select(F.col("person_id").alias("target_person"), F.col("ring_id").alias("target_ring"))
+    # rings are few and small beside the reactions: broadcast them instead of shuffling every reaction twice
+    joined = reactions.join(F.broadcast(actor_ring), on="actor_person", how="left").join(F.broadcast(target_ring), on="target_person", how="left")
+    inside_one_ring = F.coalesce(F.col("actor_ring") == F.col("target_ring"), F.lit(False))
+    ring_weight = F.when(inside_one_ring, F.lit(algorithm.rings.reaction_weight)).otherwise(F.lit(1.0))
+    return joined.select(
+        "network", "topic", "actor_person", "target_person", "anonymous", "recency", "reactions", "effort_raw",
+        (F.col("effort") * ring_weight).alias("effort"), (F.col("bot_weight") * ring_weight).alias("bot_weight"),
+    )  # fmt: skip
+
+
 def snapshot_risk(store: TableStore, snapshot_date: dt.date, bots: bool = True) -> DataFrame:
     """Per-person risk of the snapshot day from ``account_risk``; nobody assessed without ``bots`` or before any risk run."""
     if bots and store.exists(ACCOUNT_RISK):
