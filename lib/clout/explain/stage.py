@@ -6,7 +6,8 @@ snapshot's risk), so what it says counted is exactly what counted:
 - the three parts as percentiles, and the networks by their share of the effort received (from the staged row);
 - the topics by their share of the topical effort received (after the bot discount), top 5;
 - the top 5 engagers by the effort they gave (after the discount), with their own staged score and share;
-- the bot discount: the share of the raw effort received that bot risk removed;
+- the bot discount: the share of the raw effort received that bot risk removed; the ring discount apart, the share
+  removed because it came from the person's own coordinated ring (clout.graph.rings), named in the summary;
 - the change since the previous published snapshot of the same algorithm version.
 
 It runs on the staged snapshot, before publishing: a snapshot is published together with its explanations.
@@ -20,8 +21,9 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from clout.config import Algorithm, Settings
+from clout.graph.rings import snapshot_rings
 from clout.identity.stage import anonymous_accounts
-from clout.score.reactions import snapshot_risk, window_reactions
+from clout.score.reactions import discount_rings, snapshot_risk, window_reactions
 from clout.score.stage import snapshot_rows, staged
 from clout.sqltext import snapshot_condition
 from clout.tables import DAILY_INTERACTIONS, SCORE_EXPLANATIONS, SCORES, TableStore
@@ -92,6 +94,14 @@ def received_totals(reactions: DataFrame) -> DataFrame:
     )
 
 
+def ring_effort(window: DataFrame, reactions: DataFrame) -> DataFrame:
+    """(person_id, ring_effort): the bot-discounted effort received that the ring discount removed (``window``: the
+    window reactions before it, ``reactions``: after it; the same rows, so per person the difference is the ring's)."""
+    before = window.groupBy(F.col("target_person").alias("person_id")).agg(F.sum("effort").alias("before"))
+    after = reactions.groupBy(F.col("target_person").alias("person_id")).agg(F.sum("effort").alias("after"))
+    return before.join(after, on="person_id", how="inner").select("person_id", (F.col("before") - F.col("after")).alias("ring_effort"))
+
+
 def top_engagers(reactions: DataFrame, staged_scores: DataFrame) -> DataFrame:
     """(person_id, top_engagers, top_engagers_share): who gave the most effort across networks, with their score.
 
@@ -156,6 +166,7 @@ def summary(previous: dt.date | None) -> Column:
     suppressed = F.when(F.col("suppressed"), F.format_string("suppressed: risky account (bot probability %.2f)", F.col("bot_probability")))
     part = lambda name: F.format_string(f"{name} p%d", F.floor(F.col(f"p_{name}") * 100).cast("int"))  # noqa: E731
     bots = F.when(F.col("bot_discount") > 0, F.concat(F.lit("bots −"), _percent(F.col("bot_discount"))))
+    ring = F.when(F.col("ring_discount") > 0, F.concat(F.lit("ring −"), _percent(F.col("ring_discount"))))
     scored_before = F.col("previous_score").isNotNull()
     since = F.col("previous_date").cast("string")  # format_string would print a date's internal day number
     change = F.when(scored_before & (F.col("score_change") > 0), F.format_string("+%d since %s", "score_change", since))
@@ -174,13 +185,27 @@ def summary(previous: dt.date | None) -> Column:
         _listed("topics", "topic"),
         engagers_piece(F.col("top_engagers")),
         bots,
+        ring,
         change,
     )
 
 
-def explain(staged_scores: DataFrame, reactions: DataFrame, topical_reactions: DataFrame, previous: DataFrame, previous_date: dt.date | None) -> DataFrame:
-    """One explanation per staged person (the ``score_explanations`` columns)."""
+def explain(
+    staged_scores: DataFrame,
+    reactions: DataFrame,
+    topical_reactions: DataFrame,
+    previous: DataFrame,
+    previous_date: dt.date | None,
+    rings: DataFrame | None = None,
+) -> DataFrame:
+    """One explanation per staged person (the ``score_explanations`` columns).
+
+    ``rings``: (person_id, ring_effort) from ``ring_effort``: the summary names the ring discount apart from the
+    bot discount, and ``bot_discount`` stays the share removed as bot reactions only.
+    """
     totals = received_totals(reactions)
+    totals = totals.join(rings, on="person_id", how="left") if rings is not None else totals.withColumn("ring_effort", F.lit(0.0))
+    removed_by_ring = F.coalesce(F.col("ring_effort"), F.lit(0.0))
     nothing_received = F.coalesce(F.col("effort_raw"), F.lit(0.0)) <= 0  # a suppressed person may have received nothing
     explained_parts = staged_scores.select(
         "snapshot_date", "algorithm_version", "person_id", "score", "p_reach", "p_amplification", "p_authority", "suppressed", "bot_probability"
@@ -204,7 +229,8 @@ def explain(staged_scores: DataFrame, reactions: DataFrame, topical_reactions: D
             F.coalesce("top_engagers", F.array().cast(_field_type("top_engagers"))).alias("top_engagers"),
             F.coalesce("top_engagers_share", F.lit(0.0)).alias("top_engagers_share"),
             F.coalesce("engagers", F.lit(0)).cast("long").alias("engagers"),
-            F.when(nothing_received, F.lit(0.0)).otherwise(F.lit(1.0) - F.col("effort") / F.col("effort_raw")).alias("bot_discount"),
+            F.when(nothing_received, F.lit(0.0)).otherwise(F.lit(1.0) - (F.col("effort") + removed_by_ring) / F.col("effort_raw")).alias("bot_discount"),
+            F.when(nothing_received, F.lit(0.0)).otherwise(removed_by_ring / F.col("effort_raw")).alias("ring_discount"),
             "suppressed",
             "bot_probability",
             "previous_date",
@@ -224,13 +250,17 @@ def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snaps
     staged_scores = staged(store, algorithm.version, snapshot_date).cache()
     risk = snapshot_risk(store, snapshot_date, bots).cache()
     daily, anonymous = store.read(DAILY_INTERACTIONS), anonymous_accounts(settings)
-    reactions = window_reactions(daily, risk, snapshot_date, algorithm, anonymous).cache()  # read for totals and engagers
-    topical = window_reactions(daily, risk, snapshot_date, algorithm, anonymous, topics=True)
+    # the ring discount the score applied (clout.pipeline.score_snapshot), from the rings it wrote for this snapshot
+    members = snapshot_rings(store, snapshot_date, algorithm.version).select("person_id", "ring_id").cache()
+    window = window_reactions(daily, risk, snapshot_date, algorithm, anonymous).cache()
+    reactions = discount_rings(window, members, algorithm).cache()  # read for totals and engagers
+    topical = discount_rings(window_reactions(daily, risk, snapshot_date, algorithm, anonymous, topics=True), members, algorithm)
     previous_date = previous_snapshot(store, algorithm.version, snapshot_date)
-    explanations = explain(staged_scores, reactions, topical, previous_scores(store, algorithm.version, previous_date), previous_date)
+    previous = previous_scores(store, algorithm.version, previous_date)
+    explanations = explain(staged_scores, reactions, topical, previous, previous_date, ring_effort(window, reactions))
     this_snapshot = snapshot_condition(snapshot_date, algorithm.version)
     store.replace_partitions(SCORE_EXPLANATIONS, explanations, this_snapshot)
-    for cached in (reactions, risk, staged_scores):
+    for cached in (reactions, window, members, risk, staged_scores):
         cached.unpersist()
     stats = (
         store.read(SCORE_EXPLANATIONS)
