@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from clout import faults
 from clout.aggregate.stage import build_day
 from clout.bots.stage import score_accounts
 from clout.config import Algorithm, Settings, load_algorithm
@@ -71,7 +72,8 @@ def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_v
 
     def timed(name: str, fn):
         started = time.monotonic()
-        out = fn()
+        with faults.stage(name):  # the crash tests' fault hook (clout.faults) matches writes against the stage running
+            out = fn()
         result.metrics[f"seconds_{name}"] = round(time.monotonic() - started, 3)
         mlflow.log_metric(f"seconds_{name}", result.metrics[f"seconds_{name}"])
         log.info("daily %s: %s done in %.1fs", day, name, result.metrics[f"seconds_{name}"])

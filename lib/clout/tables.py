@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from clout import faults
 from clout.config import Settings
 from clout.sqltext import date_literal, identifier, path_literal, string_literal
 
@@ -345,12 +346,14 @@ class TableStore:
     def replace_partitions(self, spec: TableSpec, df: DataFrame, condition: str) -> None:
         """Atomically replace the rows matching ``condition`` (a partition predicate) with ``df``."""
         self.ensure(spec)
-        (df.select(*spec.columns).write.format("delta").mode("overwrite").option("replaceWhere", condition).save(self.path(spec)))
+        with faults.writing(spec.name, self.path(spec)):
+            (df.select(*spec.columns).write.format("delta").mode("overwrite").option("replaceWhere", condition).save(self.path(spec)))
 
     def append(self, spec: TableSpec, source: DataFrame) -> None:
         """Append rows in one atomic commit (the caller has made sure they are new)."""
         self.ensure(spec)
-        source.select(*spec.columns).write.format("delta").mode("append").save(self.path(spec))
+        with faults.writing(spec.name, self.path(spec)):
+            source.select(*spec.columns).write.format("delta").mode("append").save(self.path(spec))
 
     def insert_new(self, spec: TableSpec, source: DataFrame, keys: list[str], partition_filter: tuple[str, list] | None = None) -> None:
         """Insert the rows whose keys are not in the table yet (atomic and idempotent: an insert-only MERGE).
@@ -362,7 +365,9 @@ class TableStore:
             column, values = partition_filter
             literals = ", ".join(date_literal(v) for v in values)
             condition = f"t.{identifier(column)} IN ({literals}) AND {condition}"
-        self.delta(spec).alias("t").merge(source.alias("s"), condition).whenNotMatchedInsertAll().execute()
+        merge = self.delta(spec).alias("t").merge(source.alias("s"), condition).whenNotMatchedInsertAll()
+        with faults.writing(spec.name, self.path(spec)):
+            merge.execute()
 
     def register_all(self) -> list[str]:
         """Register every existing table in the session catalog under the configured database."""

@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from clout import faults
 from clout.config import Settings
 from clout.fs import list_files
 from clout.ingest.adapters.base import malformed, parse_json, read_lines
@@ -57,7 +58,7 @@ def link_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dict
     links = parse_links(read_lines(spark, files), list(settings.networks)).cache()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     good = links.where(F.col("reason").isNull()).dropDuplicates(["account_id"])
-    (
+    merge = (
         store.delta(IDENTITY_LINKS)
         .alias("t")
         .merge(
@@ -66,8 +67,9 @@ def link_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dict
         )
         .whenMatchedUpdate(condition="t.person_id <> s.person_id", set={"person_id": "s.person_id", "linked_at": "s.linked_at"})
         .whenNotMatchedInsertAll()
-        .execute()
     )
+    with faults.writing(IDENTITY_LINKS.name, store.path(IDENTITY_LINKS)):
+        merge.execute()
     bad = (
         links.where(F.col("reason").isNotNull())
         .select(
@@ -125,7 +127,7 @@ def update_accounts(spark: SparkSession, settings: Settings, dates: list[dt.date
         return 0
     events = store.read(EVENTS).where(F.col("event_date").isin(dates))
     resolved = resolve_persons(accounts_seen(events), store.read(IDENTITY_LINKS))
-    (
+    upsert = (
         store.delta(ACCOUNTS)
         .alias("t")
         .merge(resolved.alias("s"), "t.account_id = s.account_id")
@@ -137,15 +139,12 @@ def update_accounts(spark: SparkSession, settings: Settings, dates: list[dt.date
             }
         )
         .whenNotMatchedInsertAll()
-        .execute()
     )
+    with faults.writing(ACCOUNTS.name, store.path(ACCOUNTS)):
+        upsert.execute()
     # links that arrived after an account was first seen re-map it
     links = store.read(IDENTITY_LINKS)
-    (
-        store.delta(ACCOUNTS)
-        .alias("t")
-        .merge(links.alias("s"), "t.account_id = s.account_id AND t.person_id <> s.person_id")
-        .whenMatchedUpdate(set={"person_id": "s.person_id"})
-        .execute()
-    )
+    remap = store.delta(ACCOUNTS).alias("t").merge(links.alias("s"), "t.account_id = s.account_id AND t.person_id <> s.person_id")
+    with faults.writing(ACCOUNTS.name, store.path(ACCOUNTS)):
+        remap.whenMatchedUpdate(set={"person_id": "s.person_id"}).execute()
     return resolved.count()
