@@ -11,11 +11,12 @@ import mlflow
 import pytest
 from pyspark.sql import functions as F
 
+from checksums import day_checksums
 from clout import cli
 from clout.pipeline import run_daily
 from clout.score import stage as score_stage
 from clout.synth.generator import SynthSpec, generate, n_bots
-from clout.tables import ACCOUNT_RISK, ACCOUNTS, AUTHORITY, EVENTS, INGEST_LOG, QUARANTINE, SCORE_EXPLANATIONS, SCORES, TableStore
+from clout.tables import ACCOUNT_RISK, ACCOUNTS, EVENTS, INGEST_LOG, QUARANTINE, SCORE_EXPLANATIONS, SCORES, TableStore
 from conftest import SMALL_BOT_TRAINING, overrides_for, settings_for
 
 DAY = dt.date(2026, 11, 20)
@@ -149,31 +150,13 @@ def test_scores_current_view_shows_the_published_snapshot(spark, day):
     assert {r.snapshot_date for r in current.select("snapshot_date").distinct().collect()} == {DAY}
 
 
-def day_checksums(spark, settings) -> dict[str, tuple[int, int]]:
-    """(rows, checksum) of the day's rows in each output table: a sum of a 64-bit hash over every column of a
-    row, so it does not depend on row order (the same as hashing the sorted rows) and any changed value,
-    array element or array order shows."""
-    store = TableStore(spark, settings)
-    outputs = {
-        "scores": store.read(SCORES).where(score_stage.snapshot_rows(DAY, "v1")),
-        "authority": store.read(AUTHORITY).where(score_stage.snapshot_rows(DAY, "v1")),
-        "score_explanations": store.read(SCORE_EXPLANATIONS).where(score_stage.snapshot_rows(DAY, "v1")),
-    }
-    sums = {}
-    for name, df in outputs.items():
-        row_hash = F.xxhash64(*[F.col(c) for c in df.columns]).cast("decimal(38,0)")
-        got = df.agg(F.count(F.lit(1)).alias("n"), F.sum(row_hash).alias("h")).first()
-        sums[name] = (got.n, int(got.h))
-    return sums
-
-
 def test_rerunning_the_day_writes_identical_rows(spark, day):
     """The same day run again writes the same rows, bit for bit (checksums over every column)."""
     settings, _, _ = day
-    first = day_checksums(spark, settings)
+    first = day_checksums(spark, settings, DAY)
     assert all(n > 0 for n, _ in first.values())
     run_daily(spark, settings, DAY, now=NOW)
-    assert day_checksums(spark, settings) == first
+    assert day_checksums(spark, settings, DAY) == first
 
 
 @pytest.mark.xfail(
@@ -187,14 +170,14 @@ def test_other_shuffle_partitions_write_identical_rows(spark, day):
     """Another number of shuffle partitions splits and orders every aggregation's rows differently: the rows
     written must still be identical."""
     settings, _, _ = day
-    first = day_checksums(spark, settings)
+    first = day_checksums(spark, settings, DAY)
     before = spark.conf.get("spark.sql.shuffle.partitions")
     spark.conf.set("spark.sql.shuffle.partitions", "7")
     try:
         run_daily(spark, settings, DAY, now=NOW)
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", before)
-    assert day_checksums(spark, settings) == first
+    assert day_checksums(spark, settings, DAY) == first
 
 
 def test_gate_blocks_a_corrupted_snapshot(spark, day, test_root, monkeypatch, capsys):
