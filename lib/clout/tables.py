@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from clout import faults
+from clout import commits, faults
 from clout.config import Settings
 from clout.sqltext import date_literal, identifier, path_literal, string_literal
 
@@ -346,14 +346,15 @@ class TableStore:
     def replace_partitions(self, spec: TableSpec, df: DataFrame, condition: str) -> None:
         """Atomically replace the rows matching ``condition`` (a partition predicate) with ``df``."""
         self.ensure(spec)
+        writer = df.select(*spec.columns).write.format("delta").mode("overwrite").option("replaceWhere", condition)
         with faults.writing(spec.name, self.path(spec)):
-            (df.select(*spec.columns).write.format("delta").mode("overwrite").option("replaceWhere", condition).save(self.path(spec)))
+            commits.with_retry(spec.name, lambda: writer.save(self.path(spec)))
 
     def append(self, spec: TableSpec, source: DataFrame) -> None:
         """Append rows in one atomic commit (the caller has made sure they are new)."""
         self.ensure(spec)
         with faults.writing(spec.name, self.path(spec)):
-            source.select(*spec.columns).write.format("delta").mode("append").save(self.path(spec))
+            commits.with_retry(spec.name, lambda: source.select(*spec.columns).write.format("delta").mode("append").save(self.path(spec)))
 
     def insert_new(self, spec: TableSpec, source: DataFrame, keys: list[str], partition_filter: tuple[str, list] | None = None) -> None:
         """Insert the rows whose keys are not in the table yet (atomic and idempotent: an insert-only MERGE).
@@ -367,7 +368,7 @@ class TableStore:
             condition = f"t.{identifier(column)} IN ({literals}) AND {condition}"
         merge = self.delta(spec).alias("t").merge(source.alias("s"), condition).whenNotMatchedInsertAll()
         with faults.writing(spec.name, self.path(spec)):
-            merge.execute()
+            commits.with_retry(spec.name, merge.execute)  # insert-only: a rerun after a conflict inserts only what is still new
 
     def register_all(self) -> list[str]:
         """Register every existing table in the session catalog under the configured database."""
