@@ -43,6 +43,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_date, required=True)
     p.add_argument("--algorithm", default=None, help="algorithm version (default: conf algorithm.version)")
 
+    p = sub.add_parser("backfill", help="recompute the snapshots of a date range under one algorithm version (resumable)")
+    p.add_argument("--from", dest="start", type=_date, required=True, help="first snapshot date")
+    p.add_argument("--to", dest="end", type=_date, required=True, help="last snapshot date (inclusive)")
+    p.add_argument("--algorithm", required=True, help="the version to compute, e.g. v2 (conf/algorithms/v2.yaml)")
+    p.add_argument("--force", action="store_true", help="recompute days already published for that version")
+
+    p = sub.add_parser("compare", help="compare two versions' snapshots of a day: rank correlations, top-k overlap, moves, movers, calibration")
+    p.add_argument("--date", type=_date, required=True)
+    p.add_argument("--a", required=True, help="the reference version, e.g. v1")
+    p.add_argument("--b", required=True, help="the candidate version, e.g. v2")
+    p.add_argument("--top", type=int, default=100, help="k of the top-k overlap (default 100)")
+    p.add_argument("--movers", type=int, default=10, help="how many of the biggest movers to show (default 10)")
+
+    p = sub.add_parser("promote", help="make a version the one behind scores_current (recorded in the promotions table)")
+    p.add_argument("--algorithm", required=True)
+    p.add_argument("--from", dest="start", type=_date, default=None, help="effective from this snapshot date (default: the version's first snapshot)")
+    p.add_argument("--reason", required=True, help="why (kept in the promotions table)")
+    p.add_argument("--by", default=None, help="who promotes (default: the OS user)")
+
+    p = sub.add_parser("history", help="a person's published scores over time and versions, and the promotions")
+    p.add_argument("person", help="person id, e.g. person:p0 or twitter:12345")
+    p.add_argument("--algorithm", default=None, help="only this version")
+    p.add_argument("--limit", type=int, default=200)
+
     p = sub.add_parser("synth", help="generate one day of synthetic landing files for every renderable network")
     p.add_argument("--date", type=_date, required=True)
     p.add_argument("--events", type=int, required=True)
@@ -118,6 +142,60 @@ def cmd_daily(args, settings) -> int:
     for key in ("rows_in", "rows_accepted", "rows_quarantined", "persons_scored", "score_mean", "score_p95"):
         if key in result.metrics:
             print(f"  {key}: {result.metrics[key]}")
+    return 0
+
+
+def cmd_backfill(args, settings) -> int:
+    from clout.versions.backfill import run_backfill
+
+    spark = _session(settings, "backfill")
+    report = run_backfill(spark, settings, args.start, args.end, args.algorithm, force=args.force)
+    print(
+        f"backfill {report.algorithm_version} {args.start}..{args.end} done: {len(report.done)} snapshot(s) computed, "
+        f"{len(report.plan.skipped)} already published, {len(report.plan.empty)} with no events in their window; MLflow run {report.run_id}"
+    )
+    return 0
+
+
+def cmd_compare(args, settings) -> int:
+    from clout.versions.compare import compare_versions
+
+    spark = _session(settings, "compare")
+    print(compare_versions(spark, settings, args.date, args.a, args.b, top_k=args.top, movers=args.movers).text())
+    return 0
+
+
+def cmd_promote(args, settings) -> int:
+    from clout.tables import TableStore
+    from clout.versions.promotions import promote
+
+    spark = _session(settings, "promote")
+    done = promote(TableStore(spark, settings), args.algorithm, args.start, args.reason, by=args.by)
+    print(
+        f"promoted {done.algorithm_version} from {done.effective_from} (was {done.previous_version}) by {done.promoted_by} "
+        f"at {done.promoted_at:%Y-%m-%d %H:%M:%S} UTC: {done.reason}"
+    )
+    return 0
+
+
+def cmd_history(args, settings) -> int:
+    from clout.tables import TableStore
+    from clout.versions.promotions import person_history, promotions
+
+    if args.limit < 1:
+        raise InputError("--limit must be at least 1")
+    store = TableStore(_session(settings, "history"), settings)
+    rows = person_history(store, args.person, args.algorithm, args.limit)
+    if not rows:
+        print(f"{args.person}: no published score{f' under {args.algorithm}' if args.algorithm else ''}")
+        return 1
+    print(f"{args.person}: {len(rows)} published score(s), newest first (* = the version published as current for that date)")
+    print("  date        version  score")
+    for r in rows:
+        print(f"  {r.snapshot_date}  {r.algorithm_version:<7} {r.score:>5}{' suppressed' if r.suppressed else ''}{'  *' if r.published_as_current else ''}")
+    recorded = promotions(store, limit=5)
+    for p in recorded:
+        print(f"  promotion: {p.algorithm_version} from {p.effective_from} by {p.promoted_by} at {p.promoted_at:%Y-%m-%d %H:%M} UTC: {p.reason}")
     return 0
 
 
@@ -286,6 +364,10 @@ def cmd_validate(args, settings) -> int:
 
 COMMANDS = {
     "daily": cmd_daily,
+    "backfill": cmd_backfill,
+    "compare": cmd_compare,
+    "promote": cmd_promote,
+    "history": cmd_history,
     "synth": cmd_synth,
     "ingest": cmd_ingest,
     "bots": cmd_bots,

@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from clout import faults
 from clout.aggregate.stage import build_day
 from clout.bots.stage import score_accounts
-from clout.config import Algorithm, Settings, load_algorithm
+from clout.config import Algorithm, ConfigError, Settings, load_algorithm
 from clout.explain import stage as explain_stage
 from clout.graph import rings as rings_stage
 from clout.graph import stage as authority_stage
@@ -33,6 +33,7 @@ from clout.score import stage as score_stage
 from clout.score.reactions import discount_rings, snapshot_risk, window_reactions
 from clout.sqltext import snapshot_condition
 from clout.tables import (
+    ACCOUNT_RISK,
     ACCOUNTS,
     ALL_TABLES,
     DAILY_INTERACTIONS,
@@ -43,6 +44,7 @@ from clout.tables import (
     SCORES,
     TableStore,
 )  # fmt: skip
+from clout.versions.promotions import current_version
 from clout.window import in_window
 
 log = logging.getLogger(__name__)
@@ -62,29 +64,45 @@ class DailyResult:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
-def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_version: str | None = None, now: dt.datetime | None = None) -> DailyResult:
-    import mlflow
+class StageTimer:
+    """Runs a stage, records its seconds in the result and logs them to the active MLflow run."""
 
-    algorithm = load_algorithm(settings, algorithm_version)
-    store = TableStore(spark, settings)
-    result = DailyResult(day, algorithm.version)
-    tags = {"snapshot_date": day.isoformat(), "algorithm_version": algorithm.version, "code_version": score_stage.code_version(), "env": settings.env}
+    def __init__(self, result: DailyResult):
+        self.result = result
+        self.logged: set[str] = set()  # metrics (other than timings) already logged to the run
 
-    def timed(name: str, fn):
+    def log_new_metrics(self) -> None:
+        self.logged = _log_new_metrics(self.result.metrics, self.logged)
+
+    def __call__(self, name: str, fn):
+        import mlflow
+
         started = time.monotonic()
         with faults.stage(name):  # the crash tests' fault hook (clout.faults) matches writes against the stage running
             out = fn()
-        result.metrics[f"seconds_{name}"] = round(time.monotonic() - started, 3)
-        mlflow.log_metric(f"seconds_{name}", result.metrics[f"seconds_{name}"])
-        log.info("daily %s: %s done in %.1fs", day, name, result.metrics[f"seconds_{name}"])
+        key = f"seconds_{name}"
+        self.result.metrics[key] = round(time.monotonic() - started, 3)
+        mlflow.log_metric(key, self.result.metrics[key])
+        log.info("%s %s: %s done in %.1fs", self.result.day, self.result.algorithm_version, name, self.result.metrics[key])
         return out
 
-    with tracking.snapshot_run(settings, algorithm, f"snapshot-{day.isoformat()}-{algorithm.version}", tags) as run:
+
+def snapshot_tags(settings: Settings, algorithm: Algorithm, day: dt.date) -> dict[str, str]:
+    return {"snapshot_date": day.isoformat(), "algorithm_version": algorithm.version, "code_version": score_stage.code_version(), "env": settings.env}
+
+
+def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_version: str | None = None, now: dt.datetime | None = None) -> DailyResult:
+    """Ingest the day's landing files, rebuild the days they touched, gate them, and compute + publish the snapshot."""
+    store = TableStore(spark, settings)
+    algorithm = load_algorithm(settings, algorithm_version or current_version(store, day))
+    result = DailyResult(day, algorithm.version)
+    with tracking.snapshot_run(settings, algorithm, f"snapshot-{day.isoformat()}-{algorithm.version}", snapshot_tags(settings, algorithm, day)) as run:
         result.run_id = run.info.run_id
+        timed = StageTimer(result)
         report = timed("ingest", lambda: ingest(spark, settings, day, now=now))
         result.reasons = report.reasons
         result.metrics.update(report.metrics())
-        logged = _log_new_metrics(result.metrics, set())
+        timed.log_new_metrics()
         if not report.reconciled:
             raise RuntimeError(f"ingest counts do not reconcile: {report.files}")
         links = timed("identity", lambda: link_accounts(spark, settings, day))
@@ -93,6 +111,7 @@ def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_v
         result.metrics["accounts_updated"] = timed("accounts", lambda: update_accounts(spark, settings, days))
         for d in days:  # late events re-open the days they belong to
             result.metrics.update(timed(f"aggregate_{d.isoformat()}" if d != day else "aggregate", lambda d=d: build_day(spark, settings, algorithm, d)))
+        result.metrics["aggregates_other_versions"] = timed("aggregate_other_versions", lambda: refresh_other_versions(spark, settings, algorithm, days))
 
         if settings.quality.enabled:
             day_events = store.read(EVENTS).where(F.col("event_date") == F.lit(day))
@@ -100,31 +119,74 @@ def run_daily(spark: SparkSession, settings: Settings, day: dt.date, algorithm_v
             result.gates.extend(timed("gate_ingest", lambda: ingest_gates(store, report)))
             result.gates.append(timed("gate_accounts", lambda: validate(store.read(ACCOUNTS), "accounts", list(settings.networks))))
             _check_gates(result)
-
-        result.metrics.update(timed("bots", lambda: score_accounts(spark, settings, day)))
-        result.metrics.update(timed("score", lambda: score_snapshot(spark, settings, algorithm, day)))
-        staged = staged_scores(spark, settings, algorithm.version, day)
-        if settings.quality.enabled:
-            result.gates.extend(timed("gate_scores", lambda: score_gates(staged, settings, algorithm)))
-        for gate in result.gates:
-            tracking.log_json(f"quality/{gate.suite}.json", gate.result_json)
-            mlflow.set_tag(f"gate.{gate.suite}", "passed" if gate.success else "failed")
-        _check_gates(result)  # a rejected snapshot stops here: the published partition is untouched
-
-        # explained before publishing: a snapshot whose explanations failed is not published either
-        result.metrics.update(timed("explain", lambda: explain_stage.compute(spark, settings, algorithm, day)))
-        timed("publish", lambda: publish_snapshot(spark, settings, algorithm, day))
-        _log_new_metrics(result.metrics, logged)
-        for spec in ALL_TABLES:
-            version = store.version(spec)
-            if version is not None:
-                mlflow.set_tag(f"delta.{spec.name}.version", str(version))
-        scores = store.read(SCORES).where(score_stage.snapshot_rows(day, algorithm.version))
-        tracking.log_histogram(scores, f"Clout scores {day.isoformat()} ({algorithm.version})")
-        tracking.log_json("config/settings.json", settings.model_dump(mode="json"))
-        tracking.log_json("config/algorithm.json", algorithm.model_dump(mode="json"))
-        tracking.log_json("top100.json", {"top": tracking.top(scores, 100)})
+        compute_snapshot(spark, settings, algorithm, day, result, timed)
     return result
+
+
+def compute_snapshot(
+    spark: SparkSession, settings: Settings, algorithm: Algorithm, day: dt.date, result: DailyResult, timed: StageTimer, risk: str = "compute"
+) -> None:
+    """Bots, scores, their gate, explanations and publishing of one snapshot, from the daily aggregates already built.
+
+    Runs inside the caller's MLflow run. ``risk``: "compute" scores the day's accounts into ``account_risk``;
+    "reuse" (backfills) keeps the day's existing risk rows, shared by every algorithm version, and computes them
+    only when the day has none.
+    """
+    import mlflow
+
+    store = TableStore(spark, settings)
+    if risk == "compute" or not has_risk(store, day):
+        result.metrics.update(timed("bots", lambda: score_accounts(spark, settings, day)))
+    result.metrics.update(timed("score", lambda: score_snapshot(spark, settings, algorithm, day)))
+    staged = staged_scores(spark, settings, algorithm.version, day)
+    if settings.quality.enabled:
+        result.gates.extend(timed("gate_scores", lambda: score_gates(staged, settings, algorithm)))
+    for gate in result.gates:
+        tracking.log_json(f"quality/{gate.suite}.json", gate.result_json)
+        mlflow.set_tag(f"gate.{gate.suite}", "passed" if gate.success else "failed")
+    _check_gates(result)  # a rejected snapshot stops here: the published partition is untouched
+
+    # explained before publishing: a snapshot whose explanations failed is not published either
+    result.metrics.update(timed("explain", lambda: explain_stage.compute(spark, settings, algorithm, day)))
+    timed("publish", lambda: publish_snapshot(spark, settings, algorithm, day))
+    timed.log_new_metrics()
+    for spec in ALL_TABLES:
+        version = store.version(spec)
+        if version is not None:
+            mlflow.set_tag(f"delta.{spec.name}.version", str(version))
+    scores = store.read(SCORES).where(score_stage.snapshot_rows(day, algorithm.version))
+    tracking.log_histogram(scores, f"Clout scores {day.isoformat()} ({algorithm.version})")
+    tracking.log_json("config/settings.json", settings.model_dump(mode="json"))
+    tracking.log_json("config/algorithm.json", algorithm.model_dump(mode="json"))
+    tracking.log_json("top100.json", {"top": tracking.top(scores, 100)})
+
+
+def refresh_other_versions(spark: SparkSession, settings: Settings, algorithm: Algorithm, days: list[dt.date]) -> int:
+    """Rebuild the aggregates of the days this run touched for every other version that already has them.
+
+    A backfilled version keeps its own ``daily_interactions`` rows; without this, events arriving late for a day it
+    covers would reach only the daily version's rows, and the next backfill (which reuses aggregates already
+    built) would score from stale ones. Returns the (day, version) aggregates rebuilt.
+    """
+    store = TableStore(spark, settings)
+    if not store.exists(DAILY_INTERACTIONS):
+        return 0
+    other = F.col("algorithm_version") != F.lit(algorithm.version)
+    found = store.read(DAILY_INTERACTIONS).where(F.col("event_date").isin(*days) & other).select("event_date", "algorithm_version").distinct().collect()
+    rebuilt = 0
+    for row in sorted(found):  # a few rows: touched days x versions
+        try:
+            version = load_algorithm(settings, row.algorithm_version)
+        except ConfigError as err:  # a retired version whose conf is gone: its rows stay as they were
+            log.warning("aggregates of %s for %s left as they are: %s", row.algorithm_version, row.event_date, err)
+            continue
+        build_day(spark, settings, version, row.event_date, with_posts=False)
+        rebuilt += 1
+    return rebuilt
+
+
+def has_risk(store: TableStore, day: dt.date) -> bool:
+    return store.exists(ACCOUNT_RISK) and store.read(ACCOUNT_RISK).where(F.col("risk_date") == F.lit(day)).limit(1).count() > 0
 
 
 def ingest_gates(store: TableStore, report: IngestReport) -> list[GateResult]:

@@ -275,6 +275,22 @@ ACCOUNT_RISK = TableSpec(
     description="bot risk per account and day: classifier probability, rules fired, model version",
 )
 
+PROMOTIONS = TableSpec(
+    "promotions",
+    _s(
+        ("promotion_id", STR, False),
+        ("algorithm_version", STR, False),  # the version behind scores_current ...
+        ("effective_from", DATE, False),  # ... for snapshots on and after this date
+        ("previous_version", STR, True),  # the version it replaced on that date
+        ("promoted_at", TS, False),
+        ("promoted_by", STR, False),
+        ("reason", STR, False),
+        ("mlflow_run_id", STR, True),  # the compare/promote run that recorded it
+    ),
+    keys=("promotion_id",),
+    description="which algorithm version is published as current from which snapshot date: who promoted it, when and why",
+)
+
 ERASURE_LOG = TableSpec(
     "erasure_log",
     _s(
@@ -292,7 +308,7 @@ ERASURE_LOG = TableSpec(
 
 ALL_TABLES = (
     EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, RINGS, SCORES_STAGING, SCORES,
-    SCORE_EXPLANATIONS, ACCOUNT_RISK, ERASURE_LOG,
+    SCORE_EXPLANATIONS, ACCOUNT_RISK, PROMOTIONS, ERASURE_LOG,
 )  # fmt: skip
 
 
@@ -380,18 +396,33 @@ class TableStore:
                 self.spark.sql(f"CREATE TABLE IF NOT EXISTS {db}.{spec.name} USING DELTA LOCATION {path_literal(self.path(spec))}")
                 registered.append(f"{db}.{spec.name}")
         if self.exists(SCORES):
-            registered.append(self.create_current_view())
+            registered += [f"{db}.scores_promoted", self.create_current_view()]
         return registered
 
     def create_current_view(self) -> str:
-        """``scores_current``: the latest published snapshot of the promoted algorithm version (conf algorithm.version).
+        """``scores_promoted`` and ``scores_current``.
 
-        The version comes from validated conf (a safe identifier), never from user text.
+        ``scores_promoted``: for each snapshot date, the scores of the version promoted for that date (the latest
+        promotion effective on or before it; conf ``algorithm.version`` before any promotion). ``scores_current``:
+        its latest snapshot date. Versions come from validated conf and the promotions table, never from user text.
         """
         db = identifier(self.settings.storage.database, "storage.database")
-        promoted = f"algorithm_version = {string_literal(self.settings.algorithm.version, 'algorithm version')}"
+        default = string_literal(self.settings.algorithm.version, "algorithm version")
+        if self.exists(PROMOTIONS):
+            self.spark.sql(f"CREATE TABLE IF NOT EXISTS {db}.promotions USING DELTA LOCATION {path_literal(self.path(PROMOTIONS))}")
+            effective = (
+                f"SELECT d.snapshot_date, coalesce(max_by(p.algorithm_version, struct(p.promoted_at, p.promotion_id)), {default}) AS algorithm_version "
+                f"FROM (SELECT DISTINCT snapshot_date FROM {db}.scores) d LEFT JOIN {db}.promotions p ON p.effective_from <= d.snapshot_date "
+                "GROUP BY d.snapshot_date"
+            )
+        else:
+            effective = f"SELECT DISTINCT snapshot_date, {default} AS algorithm_version FROM {db}.scores"
         self.spark.sql(
-            f"CREATE OR REPLACE VIEW {db}.scores_current AS SELECT * FROM {db}.scores WHERE {promoted} "
-            f"AND snapshot_date = (SELECT max(snapshot_date) FROM {db}.scores WHERE {promoted})"
+            f"CREATE OR REPLACE VIEW {db}.scores_promoted AS SELECT s.* FROM {db}.scores s "
+            f"JOIN ({effective}) e ON s.snapshot_date = e.snapshot_date AND s.algorithm_version = e.algorithm_version"
+        )
+        self.spark.sql(
+            f"CREATE OR REPLACE VIEW {db}.scores_current AS SELECT * FROM {db}.scores_promoted "
+            f"WHERE snapshot_date = (SELECT max(snapshot_date) FROM {db}.scores_promoted)"
         )
         return f"{db}.scores_current"

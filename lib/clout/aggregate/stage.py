@@ -83,14 +83,20 @@ def posts(events_with_persons: DataFrame) -> DataFrame:
     )
 
 
-def build_day(spark: SparkSession, settings: Settings, algorithm: Algorithm, day: dt.date) -> dict[str, int]:
+def build_day(spark: SparkSession, settings: Settings, algorithm: Algorithm, day: dt.date, with_posts: bool = True) -> dict[str, int]:
+    """Replace the day's ``daily_interactions`` rows of ``algorithm``'s version, and its ``daily_posts``.
+
+    ``with_posts=False`` (backfills): posts do not depend on the version, and rewriting them would touch rows
+    other versions read.
+    """
     store = TableStore(spark, settings)
     events = store.read(EVENTS).where(F.col("event_date") == F.lit(day))
     enriched = with_persons(events, store.read(ACCOUNTS)).cache()
     store.replace_partitions(
         DAILY_INTERACTIONS, interactions(enriched, algorithm), f"event_date = {date_literal(day)} AND algorithm_version = {string_literal(algorithm.version)}"
     )
-    store.replace_partitions(POSTS_DAILY, posts(enriched), f"event_date = {date_literal(day)}")
+    if with_posts:
+        store.replace_partitions(POSTS_DAILY, posts(enriched), f"event_date = {date_literal(day)}")
     same_person = enriched.where(F.col("action").isin(*sorted(TARGETED)) & (F.col("actor_person") == F.col("target_person"))).count()
     enriched.unpersist()
     return {"same_person_interactions": same_person}

@@ -42,12 +42,15 @@ def flatten(prefix: str, value, out: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def job_run(settings: Settings, run_name: str, tags: dict[str, str], params: dict[str, str] | None = None):
-    """An MLflow run in the configured experiment that ends FAILED (with the error as a tag) when the body raises."""
+def job_run(settings: Settings, run_name: str, tags: dict[str, str], params: dict[str, str] | None = None, nested: bool = False):
+    """An MLflow run in the configured experiment that ends FAILED (with the error as a tag) when the body raises.
+
+    ``nested``: a child of the active run (a backfill's days under the backfill's run).
+    """
     import mlflow
 
     experiment_id = configure(settings)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags, nested=nested) as run:
         if params:
             mlflow.log_params(params)
         try:
@@ -58,9 +61,9 @@ def job_run(settings: Settings, run_name: str, tags: dict[str, str], params: dic
             raise
 
 
-def snapshot_run(settings: Settings, algorithm: Algorithm, run_name: str, tags: dict[str, str]):
+def snapshot_run(settings: Settings, algorithm: Algorithm, run_name: str, tags: dict[str, str], nested: bool = False):
     """The day's snapshot run, with the algorithm as its params."""
-    return job_run(settings, run_name, tags, flatten("", algorithm.model_dump(mode="json"), {}))
+    return job_run(settings, run_name, tags, flatten("", algorithm.model_dump(mode="json"), {}), nested=nested)
 
 
 def log_histogram(scores: DataFrame, title: str) -> None:
