@@ -46,6 +46,16 @@ def settings_for(root: Path, name: str, extra: list[str] | None = None):
     return load_settings("local", overrides_for(root, name, extra))
 
 
+def edited_v1(tmp_path: Path, old: str, new: str):
+    """Load conf/algorithms/v1.yaml with ``old`` replaced by ``new`` (a copy under tmp_path): how conf checks are tested."""
+    from clout.config import load_algorithm
+
+    text = Path(load_settings("local").path("conf/algorithms") + "/v1.yaml").read_text()
+    assert old in text, f"v1.yaml no longer holds {old!r}"
+    (tmp_path / "v1.yaml").write_text(text.replace(old, new))
+    return load_algorithm(load_settings("local", [f"algorithm.dir={tmp_path}"]))
+
+
 @pytest.fixture(scope="session")
 def settings(test_root):
     return settings_for(test_root, "shared")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
@@ -27,7 +26,7 @@ from clout.graph import rings
 from clout.pipeline import score_snapshot
 from clout.score.reactions import snapshot_risk, window_reactions
 from clout.tables import DAILY_INTERACTIONS, POSTS_DAILY, RINGS, SCORE_EXPLANATIONS, SCORES_STAGING, TableStore
-from conftest import settings_for
+from conftest import edited_v1, settings_for
 
 DAY = dt.date(2026, 11, 20)
 DAYS = [DAY - dt.timedelta(days=k) for k in range(4)]
@@ -183,17 +182,12 @@ def test_explanation_names_the_ring_discount(spark, ringed_lake, algo):
 
 
 def test_rings_conf_is_strict(tmp_path):
-    settings = load_settings("local", [f"algorithm.dir={tmp_path}"])
-    text = Path(load_settings("local").path("conf/algorithms") + "/v1.yaml").read_text()
-    (tmp_path / "v1.yaml").write_text(text.replace("  min_density: 0.5", "  min_densty: 0.5"))
     with pytest.raises(ConfigError, match=r"rings.min_densty: unknown key"):
-        load_algorithm(settings)
-    (tmp_path / "v1.yaml").write_text(text.replace("  min_size: 5", "  min_size: 600"))
+        edited_v1(tmp_path, "  min_density: 0.5", "  min_densty: 0.5")
     with pytest.raises(ConfigError, match=r"min_size \(600\) is above rings.max_size"):
-        load_algorithm(settings)
-    (tmp_path / "v1.yaml").write_text(text.replace("  reaction_weight: 0.0", "  reaction_weight: 1.5"))
+        edited_v1(tmp_path, "  min_size: 5", "  min_size: 600")
     with pytest.raises(ConfigError, match=r"rings.reaction_weight"):
-        load_algorithm(settings)
+        edited_v1(tmp_path, "  reaction_weight: 0.0", "  reaction_weight: 1.5")
 
 
 def test_rings_table_is_declared(algo):

@@ -1,7 +1,6 @@
 """Pure transforms on tiny hand-built DataFrames."""
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
@@ -12,6 +11,7 @@ from clout.identity.stage import accounts_seen, parse_links, resolve_persons
 from clout.score.calibrate import normal_quantile, percentile, to_scale
 from clout.score.reactions import window_reactions
 from clout.score.stage import combine, parts
+from conftest import edited_v1
 
 D = dt.date(2026, 11, 20)
 
@@ -93,24 +93,15 @@ def test_window_reactions_decay_by_half_life_and_discount_bots(spark, algo):
 
 
 def test_action_weights_are_checked_against_the_vocabulary(tmp_path):
-    import shutil
-
     from clout.config import ConfigError
 
-    settings = load_settings("local", [f"algorithm.dir={tmp_path}"])
-    v1 = load_settings("local").path("conf/algorithms") + "/v1.yaml"
-    text = Path(v1).read_text()
-    (tmp_path / "v1.yaml").write_text(text.replace("  reply: 4.0", "  replly: 4.0"))
     with pytest.raises(ConfigError, match=r"unknown action.*replly"):
-        load_algorithm(settings)
-    (tmp_path / "v1.yaml").write_text(text.replace("  reply: 4.0\n", ""))
+        edited_v1(tmp_path, "  reply: 4.0", "  replly: 4.0")
     with pytest.raises(ConfigError, match=r"no weight for action.*reply"):
-        load_algorithm(settings)
-    (tmp_path / "v1.yaml").write_text(text.replace("  stackexchange:\n    vote_up: 2.0", "  stackexchnge:\n    vote_up: 2.0"))
+        edited_v1(tmp_path, "  reply: 4.0\n", "")
     with pytest.raises(ConfigError, match=r"unknown network.*stackexchnge"):
-        load_algorithm(settings)
-    shutil.copy(v1, tmp_path / "v1.yaml")
-    assert load_algorithm(settings).weights_for("stackexchange")["vote_up"] == 2.0
+        edited_v1(tmp_path, "  stackexchange:\n    vote_up: 2.0", "  stackexchnge:\n    vote_up: 2.0")
+    assert edited_v1(tmp_path, "version: v1", "version: v1").weights_for("stackexchange")["vote_up"] == 2.0
 
 
 def test_action_weights_differ_per_network(spark, algo):
