@@ -68,15 +68,13 @@ def snapshot_run(settings: Settings, algorithm: Algorithm, run_name: str, tags: 
 
 def log_histogram(scores: DataFrame, title: str) -> None:
     """A score histogram PNG: counts per score value computed in Spark (100 rows at most), drawn locally."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import mlflow
+    from matplotlib.figure import Figure  # no pyplot: callers (a notebook) keep their own backend
 
     counts = {r.score: r["count"] for r in scores.groupBy("score").count().collect()}
     xs = list(range(1, 101))
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
     ax.bar(xs, [counts.get(x, 0) for x in xs], width=1.0, color="#3b6ea8")
     ax.set_xlabel("score")
     ax.set_ylabel("persons")
@@ -85,7 +83,6 @@ def log_histogram(scores: DataFrame, title: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "score_histogram.png")
         fig.savefig(path, dpi=100)
-        plt.close(fig)
         mlflow.log_artifact(path)
 
 

@@ -219,14 +219,12 @@ def _log(settings: Settings, result: Comparison) -> None:
 
 
 def _log_moves_png(result: Comparison) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import mlflow
+    from matplotlib.figure import Figure  # no pyplot: a notebook calling this keeps its own inline backend
 
     xs = sorted(result.moves)
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
     ax.bar(xs, [result.moves[x] for x in xs], width=1.0, color="#a8553b")
     ax.set_xlabel(f"score move ({result.b} - {result.a})")
     ax.set_ylabel("persons")
@@ -236,5 +234,4 @@ def _log_moves_png(result: Comparison) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "moves_histogram.png")
         fig.savefig(path, dpi=100)
-        plt.close(fig)
         mlflow.log_artifact(path, "compare")
