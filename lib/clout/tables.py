@@ -387,29 +387,60 @@ class TableStore:
             commits.with_retry(spec.name, merge.execute)  # insert-only: a rerun after a conflict inserts only what is still new
 
     def register_all(self) -> list[str]:
-        """Register every existing table in the session catalog under the configured database."""
+        """Register every existing table in the session catalog under the configured database, and the views.
+
+        A table already registered at another location (the lakehouse moved, or another lakehouse used the same
+        database name first) is re-pointed: a catalog that keeps the old location would answer from stale files.
+        """
         db = identifier(self.settings.storage.database, "storage.database")
         self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
         registered = []
         for spec in ALL_TABLES:
             if self.exists(spec):
-                self.spark.sql(f"CREATE TABLE IF NOT EXISTS {db}.{spec.name} USING DELTA LOCATION {path_literal(self.path(spec))}")
+                self.register(spec)
                 registered.append(f"{db}.{spec.name}")
         if self.exists(SCORES):
             registered += [f"{db}.scores_promoted", self.create_current_view()]
         return registered
 
-    def create_current_view(self) -> str:
-        """``scores_promoted`` and ``scores_current``.
+    def register(self, spec: TableSpec) -> None:
+        """Register one table by its location, or re-point the catalog entry when it names another location."""
+        db = identifier(self.settings.storage.database, "storage.database")
+        name, location = f"{db}.{spec.name}", self.path(spec)
+        entry = self.catalog_entry(name)
+        if entry is not None:
+            table_type, registered_at = entry
+            if _same_location(registered_at, location):
+                return
+            if table_type != "EXTERNAL":
+                # dropping a managed table deletes its files: not for registration to do
+                raise RuntimeError(f"{name} is a {table_type.lower()} catalog object at {registered_at}, not Clout's table at {location}; drop it first")
+            self.spark.sql(f"DROP TABLE {name}")  # an external table: the catalog entry goes, the Delta files stay
+        self.spark.sql(f"CREATE TABLE {name} USING DELTA LOCATION {path_literal(location)}")
+
+    def catalog_entry(self, name: str) -> tuple[str, str] | None:
+        """(table type, location) of a catalog entry, or None when there is none.
+
+        Read from the session catalog's own metadata: DESCRIBE would load each Delta table's log to answer.
+        """
+        state = self.spark._jsparkSession.sessionState()
+        ident = state.sqlParser().parseTableIdentifier(name)
+        if not state.catalog().tableExists(ident):
+            return None
+        meta = state.catalog().getTableMetadata(ident)
+        location = meta.storage().locationUri()
+        return meta.tableType().name(), location.get().toString() if location.isDefined() else ""
+
+    def view_definitions(self) -> dict[str, str]:
+        """The queries behind ``scores_promoted`` and ``scores_current``.
 
         ``scores_promoted``: for each snapshot date, the scores of the version promoted for that date (the latest
-        promotion effective on or before it; conf ``algorithm.version`` before any promotion). ``scores_current``:
-        its latest snapshot date. Versions come from validated conf and the promotions table, never from user text.
+        promotion effective on or before it; conf ``algorithm.version`` before any). ``scores_current``: its latest
+        snapshot date. Versions come from validated conf and the promotions table, never from user text.
         """
         db = identifier(self.settings.storage.database, "storage.database")
         default = string_literal(self.settings.algorithm.version, "algorithm version")
         if self.exists(PROMOTIONS):
-            self.spark.sql(f"CREATE TABLE IF NOT EXISTS {db}.promotions USING DELTA LOCATION {path_literal(self.path(PROMOTIONS))}")
             effective = (
                 f"SELECT d.snapshot_date, coalesce(max_by(p.algorithm_version, struct(p.promoted_at, p.promotion_id)), {default}) AS algorithm_version "
                 f"FROM (SELECT DISTINCT snapshot_date FROM {db}.scores) d LEFT JOIN {db}.promotions p ON p.effective_from <= d.snapshot_date "
@@ -417,12 +448,31 @@ class TableStore:
             )
         else:
             effective = f"SELECT DISTINCT snapshot_date, {default} AS algorithm_version FROM {db}.scores"
-        self.spark.sql(
-            f"CREATE OR REPLACE VIEW {db}.scores_promoted AS SELECT s.* FROM {db}.scores s "
-            f"JOIN ({effective}) e ON s.snapshot_date = e.snapshot_date AND s.algorithm_version = e.algorithm_version"
-        )
-        self.spark.sql(
-            f"CREATE OR REPLACE VIEW {db}.scores_current AS SELECT * FROM {db}.scores_promoted "
-            f"WHERE snapshot_date = (SELECT max(snapshot_date) FROM {db}.scores_promoted)"
-        )
+        return {
+            "scores_promoted": (
+                f"SELECT s.* FROM {db}.scores s JOIN ({effective}) e ON s.snapshot_date = e.snapshot_date AND s.algorithm_version = e.algorithm_version"
+            ),
+            "scores_current": f"SELECT * FROM {db}.scores_promoted WHERE snapshot_date = (SELECT max(snapshot_date) FROM {db}.scores_promoted)",
+        }
+
+    def create_current_view(self) -> str:
+        """Create (or replace) ``scores_promoted`` and ``scores_current`` (see ``view_definitions``)."""
+        db = identifier(self.settings.storage.database, "storage.database")
+        if self.exists(PROMOTIONS):
+            self.register(PROMOTIONS)
+        for name, query in self.view_definitions().items():
+            self.spark.sql(f"CREATE OR REPLACE VIEW {db}.{name} AS {query}")
         return f"{db}.scores_current"
+
+
+def _same_location(registered: str, wanted: str) -> bool:
+    """Whether a catalog location (``file:/x`` for a local folder) is the table path ``wanted`` (``/x``)."""
+
+    def plain(location: str) -> str:
+        location = location.rstrip("/")
+        for prefix in ("file://", "file:"):
+            if location.startswith(prefix) and location[len(prefix) :].startswith("/"):
+                return location[len(prefix) :]
+        return location
+
+    return plain(registered) == plain(wanted)
