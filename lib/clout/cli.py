@@ -97,9 +97,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--label", action="append", type=int, choices=(0, 1), default=[], help="eval: the label of the --profiles before it (1: bots)")
 
-    p = sub.add_parser("sql", help="run Spark SQL over the project's tables (database from conf)")
+    p = sub.add_parser(
+        "sql",
+        help="run Spark SQL over the project's tables and views (database from conf) from the persistent catalog; "
+        "time travel: SELECT ... FROM scores VERSION AS OF 3 / TIMESTAMP AS OF '2026-11-20 06:00:00'",
+    )
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=100)
+
+    sub.add_parser(
+        "catalog",
+        help="register the tables and views in the persistent catalog (Hive metastore: embedded Derby under the lakehouse, "
+        "or catalog.metastore_uri), re-pointing any at a stale location; jobs run it as they end when their tables changed",
+    )
+
+    sub.add_parser(
+        "serve-sql",
+        help="serve the catalog to JDBC/ODBC clients (Spark's Thrift server) on catalog.jdbc_host:jdbc_port until SIGINT/SIGTERM, "
+        "e.g. beeline -u jdbc:hive2://localhost:10000/clout",
+    )
 
     sub.add_parser("tables", help="list the tables, their location and Delta version")
 
@@ -264,12 +280,38 @@ def cmd_bots(args, settings) -> int:
 
 
 def cmd_sql(args, settings) -> int:
-    from clout.tables import TableStore
+    from clout.catalog import query_session
 
-    spark = _session(settings, "sql")
-    TableStore(spark, settings).register_all()
+    spark = query_session(settings)
     spark.sql(f"USE {identifier(settings.storage.database, 'storage.database')}")
     spark.sql(args.query).show(args.limit, truncate=False)
+    return 0
+
+
+def cmd_catalog(args, settings) -> int:
+    from clout.catalog import EX_TEMPFAIL, MetastoreBusy, open_session, sync
+
+    try:
+        spark = open_session(settings, "catalog", settings.catalog.register_wait_seconds)
+    except MetastoreBusy as busy:
+        print(f"clout catalog: {busy} (waited {settings.catalog.register_wait_seconds:.0f} s); run it again once that process ends", file=sys.stderr)
+        return EX_TEMPFAIL
+    registered = sync(spark, settings, force=True)
+    where = settings.metastore_path() or settings.catalog.metastore_uri
+    print(f"catalog {where}: {len(registered)} tables and views registered")
+    for name in registered:
+        print(f"  {name}")
+    return 0
+
+
+def cmd_serve_sql(args, settings) -> int:
+    from clout.catalog import EX_TEMPFAIL, MetastoreBusy, serve
+
+    try:
+        serve(settings)
+    except MetastoreBusy as busy:
+        print(f"clout serve-sql: {busy}", file=sys.stderr)
+        return EX_TEMPFAIL
     return 0
 
 
@@ -372,12 +414,18 @@ COMMANDS = {
     "ingest": cmd_ingest,
     "bots": cmd_bots,
     "sql": cmd_sql,
+    "catalog": cmd_catalog,
+    "serve-sql": cmd_serve_sql,
     "tables": cmd_tables,
     "forget": cmd_forget,
     "explain": cmd_explain,
     "demo": cmd_demo,
     "validate": cmd_validate,
 }
+
+
+# commands that can create or move tables: the catalog is brought up to date as they end
+WRITERS = {"daily", "backfill", "promote", "ingest", "bots", "forget", "demo"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -387,7 +435,16 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings(args.env, args.overrides)
-        return COMMANDS[args.command](args, settings)
+        code = COMMANDS[args.command](args, settings)
+        if code == 0 and args.command in WRITERS:
+            from pyspark.sql import SparkSession
+
+            from clout.catalog import refresh_after_job
+
+            spark = SparkSession.getActiveSession()
+            if spark is not None:
+                refresh_after_job(spark, settings, args.env, args.overrides)
+        return code
     except (ConfigError, InputError) as err:
         print(f"clout: {err}", file=sys.stderr)
         return 2

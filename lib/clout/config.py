@@ -51,6 +51,16 @@ class MlflowConf(_Strict):
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
+class CatalogConf(_Strict):
+    # a Derby database name ends at ';' (the rest is read as connection attributes): no ';' in the folder
+    metastore_dir: str = Field(pattern=r"^[^;]*$")
+    metastore_uri: str = Field(pattern=r"^(thrift://[A-Za-z0-9.-]+:[0-9]{1,5}(,thrift://[A-Za-z0-9.-]+:[0-9]{1,5})*)?$")
+    register_wait_seconds: float = Field(ge=0)
+    query_wait_seconds: float = Field(ge=0)
+    jdbc_host: str = Field(pattern=r"^[A-Za-z0-9.:-]+$")
+    jdbc_port: int = Field(ge=1, le=65535)
+
+
 class AlgorithmRef(_Strict):
     version: str = Field(pattern=VERSION_PATTERN)
     dir: str
@@ -145,6 +155,7 @@ class Settings(_Strict):
     storage: StorageConf
     spark: SparkConf
     mlflow: MlflowConf
+    catalog: CatalogConf
     algorithm: AlgorithmRef
     ingest: IngestConf
     quality: QualityConf
@@ -160,6 +171,16 @@ class Settings(_Strict):
 
     def table_path(self, table: str) -> str:
         return f"{self.path(self.storage.root).rstrip('/')}/{self.storage.database}/{table}"
+
+    def metastore_path(self) -> str | None:
+        """The embedded Derby metastore's folder, or None when conf names a shared metastore service."""
+        if self.catalog.metastore_uri:
+            return None
+        folder = self.path(self.catalog.metastore_dir or f"{self.storage.root.rstrip('/')}/_metastore")
+        if "://" in folder or folder.startswith("file:"):
+            # Derby opens a folder on this machine; a lakehouse on object storage needs a metastore service
+            raise ConfigError(f"catalog: the embedded metastore needs a local folder, not {folder!r}: set catalog.metastore_uri or catalog.metastore_dir")
+        return folder
 
     def landing_path(self, network: str, day: dt.date | None = None) -> str:
         base = f"{self.path(self.storage.landing).rstrip('/')}/{network}"

@@ -1,0 +1,217 @@
+"""The persistent catalog: Clout's tables and views registered once in a Hive metastore.
+
+``clout sql``, ``clout serve-sql`` (JDBC/ODBC) and spark-sql then find them from any new process without
+registering anything. By default the metastore is the embedded Derby database pyspark ships, in a folder
+beside the lakehouse. Derby admits one JVM at a time, and jobs run concurrently (a daily run beside a
+backfill), so jobs never open it: they keep an in-memory catalog and write by path, and the catalog is
+brought up to date by a short step (``clout catalog``, which a job that changed the set of tables runs as it
+ends) that waits, bounded, for the lock. A registered Delta table is read through its location, so new
+commits need no registration: only a table appearing, moving, or a view's definition changing do. What was
+last registered is recorded beside the metastore, so that step and ``clout sql`` compare and skip.
+
+With ``catalog.metastore_uri`` (a shared metastore service, what a cluster sets) every session opens the
+metastore and jobs register their tables themselves.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from clout.config import Settings
+from clout.session import build_session, spark_jars
+from clout.sqltext import identifier
+from clout.tables import ALL_TABLES, TableStore
+
+log = logging.getLogger(__name__)
+
+EX_TEMPFAIL = 75  # sysexits: the metastore was busy, try again later
+
+
+class MetastoreBusy(RuntimeError):
+    """Another process holds the embedded metastore past the configured wait."""
+
+
+def _lock_file(settings: Settings) -> Path:
+    return Path(settings.metastore_path()) / "metastore_db" / "dbex.lck"
+
+
+def metastore_holder(settings: Settings) -> int | None:
+    """The pid of the process whose JVM has the embedded metastore booted, or None when it is free.
+
+    Derby holds a POSIX lock on ``dbex.lck`` while the database is booted; F_GETLK reads it without taking it,
+    so asking never gets in the way of a JVM booting the database at that moment.
+    """
+    lock = _lock_file(settings)
+    if not lock.exists():
+        return None
+    flock = "@hhqqi4x"  # struct flock on Linux: type, whence, start, len, pid (padded to its C size)
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        answer = fcntl.fcntl(fd, fcntl.F_GETLK, struct.pack(flock, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
+    finally:
+        os.close(fd)
+    lock_type, _, _, _, pid = struct.unpack(flock, answer)
+    return None if lock_type == fcntl.F_UNLCK else pid
+
+
+def describe_process(pid: int) -> str:
+    """``process N (<the command that started its JVM>)``: pyspark's JVM is a child of the Python command."""
+    try:
+        parent = Path(f"/proc/{pid}/status").read_text().split("PPid:")[1].split()[0]
+        command = Path(f"/proc/{parent}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        return f"process {pid} ({command[:200]})"
+    except (OSError, IndexError):
+        return f"process {pid}"
+
+
+def wait_for_metastore(settings: Settings, seconds: float) -> int | None:
+    """Wait up to ``seconds`` for the embedded metastore to be free; the holder's pid if it still is not."""
+    deadline = time.monotonic() + seconds
+    while (holder := metastore_holder(settings)) is not None and time.monotonic() < deadline:
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+    return holder
+
+
+def is_persistent(spark: SparkSession) -> bool:
+    return spark.conf.get("spark.sql.catalogImplementation", "in-memory") == "hive"
+
+
+def wanted_state(store: TableStore) -> dict:
+    """What the catalog must hold for this lakehouse: each existing table's location and the views' queries."""
+    tables = {spec.name: store.path(spec) for spec in ALL_TABLES if store.exists(spec)}
+    return {"tables": tables, "views": store.view_definitions() if "scores" in tables else {}}
+
+
+def _record_file(settings: Settings) -> Path | None:
+    folder = settings.metastore_path()
+    return Path(folder) / f"registered-{identifier(settings.storage.database, 'storage.database')}.json" if folder else None
+
+
+def recorded_state(settings: Settings) -> dict | None:
+    record = _record_file(settings)
+    try:
+        return json.loads(record.read_text()) if record else None
+    except (OSError, ValueError):
+        return None
+
+
+def sync(spark: SparkSession, settings: Settings, force: bool = False) -> list[str] | None:
+    """Register what the catalog lacks in a session on the persistent metastore; None when it was up to date.
+
+    ``force``: register (and re-point) every table even when the record says nothing changed, for a metastore
+    edited by hand.
+    """
+    if not is_persistent(spark):
+        raise RuntimeError("catalog.sync needs a session on the persistent metastore (build_session(..., catalog=True))")
+    store = TableStore(spark, settings)
+    wanted = wanted_state(store)
+    if not force and recorded_state(settings) == wanted:
+        return None
+    registered = store.register_all()
+    record = _record_file(settings)
+    if record:
+        tmp = record.with_suffix(".tmp")
+        tmp.write_text(json.dumps(wanted, indent=1, sort_keys=True))
+        tmp.replace(record)  # atomic: a reader sees the old record or the new one
+    return registered
+
+
+def _reader_conf(settings: Settings) -> dict[str, str]:
+    """Settings of the sessions that answer queries.
+
+    Delta rebuilds a table's state from its log in 50 tasks by default, one job per table a query touches; on one
+    machine that is most of the time a first query takes (scores_current on a small lakehouse: 42 s, 19 s with 2).
+    """
+    if not settings.spark.master.startswith("local"):
+        return {}
+    return {"spark.databricks.delta.snapshotPartitions": "2"} | settings.spark.conf  # conf wins where it sets it
+
+
+def open_session(settings: Settings, app_suffix: str, wait_seconds: float, extra: dict[str, str] | None = None) -> SparkSession:
+    """A session on the persistent catalog, brought up to date; MetastoreBusy when another process holds it."""
+    extra = _reader_conf(settings) | (extra or {})
+    if settings.metastore_path():
+        holder = wait_for_metastore(settings, wait_seconds)
+        if holder is not None:
+            raise MetastoreBusy(f"the catalog's metastore {settings.metastore_path()} is held by {describe_process(holder)}")
+    spark = build_session(settings, app_suffix, catalog=True, extra=extra)
+    if not is_persistent(spark):  # a session was already running in this process (in-memory catalog): it cannot switch
+        TableStore(spark, settings).register_all()
+        return spark
+    sync(spark, settings)
+    return spark
+
+
+def query_session(settings: Settings) -> SparkSession:
+    """For ``clout sql``: the persistent catalog, or when another process holds it (a JDBC server, a registration
+    step), a session that registers the tables itself: slower, same answer."""
+    try:
+        return open_session(settings, "sql", settings.catalog.query_wait_seconds)
+    except MetastoreBusy as busy:
+        print(f"clout sql: {busy}; registering the tables in this session instead (slower)", file=sys.stderr)
+        spark = build_session(settings, "sql", extra=_reader_conf(settings))
+        TableStore(spark, settings).register_all()
+        return spark
+
+
+def refresh_after_job(spark: SparkSession, settings: Settings, env: str, overrides: list[str]) -> None:
+    """At the end of a job: bring the catalog up to date if the job changed what it must hold.
+
+    Embedded metastore: only once one exists (the first ``clout catalog``, ``clout sql`` or ``clout serve-sql``
+    creates it), and only when the set of tables, their locations or the views changed; then ``clout catalog`` runs
+    as a short process of its own, since this job's JVM has an in-memory catalog. Failing to register never fails
+    the job: its data is written, and the next ``clout catalog`` or ``clout sql`` registers it.
+    """
+    if not settings.metastore_path():
+        if is_persistent(spark):
+            TableStore(spark, settings).register_all()
+        return
+    if not (Path(settings.metastore_path()) / "metastore_db").exists():
+        return
+    if recorded_state(settings) == wanted_state(TableStore(spark, settings)):
+        return
+    started = time.monotonic()
+    command = [sys.executable, "-m", "clout.cli", "catalog", "--env", env, *[x for kv in overrides for x in ("--set", kv)], "--set", "spark.driver_memory=1g"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode == 0:
+        print(f"catalog: registered in {time.monotonic() - started:.0f} s")
+        return
+    reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    print(f"catalog: not updated ({reason}); the data is written, `clout catalog` registers it", file=sys.stderr)
+
+
+def serve(settings: Settings) -> None:
+    """Run Spark's Thrift JDBC/ODBC server (HiveThriftServer2) on the catalog until SIGINT or SIGTERM."""
+    host, port = settings.catalog.jdbc_host, settings.catalog.jdbc_port
+    extra = {
+        "spark.hadoop.hive.server2.thrift.bind.host": host,
+        "spark.hadoop.hive.server2.thrift.port": str(port),
+        # the server's handler threads resolve classes through the JVM's class path, not the session's added jars:
+        # without the Delta jars there, every connection fails with ClassNotFoundException: DeltaCatalog
+        "spark.driver.extraClassPath": os.pathsep.join(spark_jars()),
+    }
+    spark = open_session(settings, "serve-sql", settings.catalog.register_wait_seconds, extra=extra)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    server = spark._jvm.org.apache.spark.sql.hive.thriftserver.HiveThriftServer2.startWithContext(spark._jsparkSession.sqlContext())
+    try:
+        print(f"clout serve-sql: jdbc:hive2://{host}:{port}/{settings.storage.database} (SIGINT or SIGTERM stops it)", flush=True)
+        while not stop.wait(1.0):  # a timed wait: the signal handler runs between waits
+            pass
+    finally:
+        server.stop()
+        spark.stop()
+    print("clout serve-sql: stopped", flush=True)
