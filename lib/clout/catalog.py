@@ -150,6 +150,9 @@ def open_session(settings: Settings, app_suffix: str, wait_seconds: float, extra
     if not is_persistent(spark):  # a session was already running in this process (in-memory catalog): it cannot switch
         TableStore(spark, settings).register_all()
         return spark
+    # Hive opens the metastore at the first catalog call: make it now, right after the lock was seen free, so this
+    # process holds it from here on (a server would otherwise boot it at its first client and fail if taken meanwhile)
+    spark.catalog.databaseExists(identifier(settings.storage.database, "storage.database"))
     sync(spark, settings)
     return spark
 
@@ -190,6 +193,30 @@ def refresh_after_job(spark: SparkSession, settings: Settings, env: str, overrid
         return
     reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
     print(f"catalog: not updated ({reason}); the data is written, `clout catalog` registers it", file=sys.stderr)
+
+
+def spark_sql_command(settings: Settings) -> list[str]:
+    """spark-sql (from the pyspark install) on the same catalog: the Delta jars and extension, and the metastore."""
+    import pyspark
+
+    metastore = settings.metastore_path()
+    conf = {
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.warehouse.dir": settings.table_path("_warehouse"),
+        **(
+            {"spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore}/metastore_db;create=true"}
+            if metastore
+            else {"spark.hadoop.hive.metastore.uris": settings.catalog.metastore_uri}
+        ),
+    }
+    conf |= settings.spark.conf | _reader_conf(settings)  # the same time zone, shuffle and Delta settings as clout sql
+    command = [str(Path(pyspark.__file__).parent / "bin" / "spark-sql"), "--jars", ",".join(spark_jars())]
+    if settings.spark.master:
+        command += ["--master", settings.spark.master]
+    if metastore:
+        command += ["--driver-java-options", f"-Dderby.system.home={metastore}"]
+    return command + [x for key, value in conf.items() for x in ("--conf", f"{key}={value}")] + ["--database", settings.storage.database]
 
 
 def serve(settings: Settings) -> None:

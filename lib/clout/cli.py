@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import shlex
 import sys
 
 from clout.config import ConfigError, load_settings
@@ -105,11 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("--limit", type=int, default=100)
 
-    sub.add_parser(
+    p = sub.add_parser(
         "catalog",
         help="register the tables and views in the persistent catalog (Hive metastore: embedded Derby under the lakehouse, "
         "or catalog.metastore_uri), re-pointing any at a stale location; jobs run it as they end when their tables changed",
     )
+    p.add_argument("--spark-sql", action="store_true", help="also print the spark-sql command line that opens this catalog")
 
     sub.add_parser(
         "serve-sql",
@@ -289,7 +291,7 @@ def cmd_sql(args, settings) -> int:
 
 
 def cmd_catalog(args, settings) -> int:
-    from clout.catalog import EX_TEMPFAIL, MetastoreBusy, open_session, sync
+    from clout.catalog import EX_TEMPFAIL, MetastoreBusy, open_session, spark_sql_command, sync
 
     try:
         spark = open_session(settings, "catalog", settings.catalog.register_wait_seconds)
@@ -301,6 +303,9 @@ def cmd_catalog(args, settings) -> int:
     print(f"catalog {where}: {len(registered)} tables and views registered")
     for name in registered:
         print(f"  {name}")
+    if args.spark_sql:
+        print("spark-sql on this catalog (one process at a time on an embedded metastore):")
+        print("  " + " ".join(shlex.quote(part) for part in spark_sql_command(settings)))
     return 0
 
 
