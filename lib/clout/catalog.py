@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import logging
 import os
 import signal
 import struct
@@ -33,8 +32,6 @@ from clout.config import Settings
 from clout.session import build_session, spark_jars
 from clout.sqltext import identifier
 from clout.tables import ALL_TABLES, TableStore
-
-log = logging.getLogger(__name__)
 
 EX_TEMPFAIL = 75  # sysexits: the metastore was busy, try again later
 
@@ -170,6 +167,14 @@ def query_session(settings: Settings) -> SparkSession:
 
 
 def refresh_after_job(spark: SparkSession, settings: Settings, env: str, overrides: list[str]) -> None:
+    """See ``_refresh_after_job``; whatever goes wrong is reported, never raised: the job's data is written."""
+    try:
+        _refresh_after_job(spark, settings, env, overrides)
+    except Exception as err:
+        print(f"catalog: not updated ({type(err).__name__}: {str(err)[:500]}); the data is written, `clout catalog` registers it", file=sys.stderr)
+
+
+def _refresh_after_job(spark: SparkSession, settings: Settings, env: str, overrides: list[str]) -> None:
     """At the end of a job: bring the catalog up to date if the job changed what it must hold.
 
     Embedded metastore: only once one exists (the first ``clout catalog``, ``clout sql`` or ``clout serve-sql``
@@ -187,7 +192,8 @@ def refresh_after_job(spark: SparkSession, settings: Settings, env: str, overrid
         return
     started = time.monotonic()
     command = [sys.executable, "-m", "clout.cli", "catalog", "--env", env, *[x for kv in overrides for x in ("--set", kv)], "--set", "spark.driver_memory=1g"]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # bounded: the wait for the lock, then a registration that takes well under a minute here
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=settings.catalog.register_wait_seconds + 600)
     if done.returncode == 0:
         print(f"catalog: registered in {time.monotonic() - started:.0f} s")
         return
