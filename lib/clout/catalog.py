@@ -149,8 +149,8 @@ def open_session(settings: Settings, app_suffix: str, wait_seconds: float, extra
         return spark
     # Hive opens the metastore at the first catalog call: make it now, right after the lock was seen free, so this
     # process holds it from here on (a server would otherwise boot it at its first client and fail if taken meanwhile)
-    spark.catalog.databaseExists(identifier(settings.storage.database, "storage.database"))
-    sync(spark, settings)
+    known = spark.catalog.databaseExists(identifier(settings.storage.database, "storage.database"))
+    sync(spark, settings, force=not known)  # a metastore recreated beside an old record: register everything
     return spark
 
 
