@@ -71,6 +71,21 @@ SMALL_BOT_TRAINING = [
 ]
 
 
+def with_bot_models(root: Path, name: str, extra: list[str] | None = None) -> list[str]:
+    """Overrides for a module whose daily runs need the bot champions: its MLflow runs go to its own experiment, in
+    the one store (under ``root/bot-models``) whose registry holds the champions. The first daily run of the test
+    session finds none and trains them on the SMALL_BOT_TRAINING days (bots.train_if_missing); every later module
+    loads those, so the suite trains once instead of once per module."""
+    store = root / "bot-models"
+    return [
+        *SMALL_BOT_TRAINING,
+        f"mlflow.tracking_uri=sqlite:///{store}/mlflow.db",
+        f"mlflow.artifact_root={store}/mlartifacts",
+        f"mlflow.experiment=clout-{name}",
+        *(extra or []),
+    ]
+
+
 @pytest.fixture(scope="session")
 def spark(settings):
     session = build_session(settings, "tests")

@@ -17,7 +17,7 @@ from clout.pipeline import run_daily
 from clout.score import stage as score_stage
 from clout.synth.generator import SynthSpec, generate, n_bots
 from clout.tables import ACCOUNT_RISK, ACCOUNTS, EVENTS, INGEST_LOG, QUARANTINE, SCORE_EXPLANATIONS, SCORES, TableStore
-from conftest import SMALL_BOT_TRAINING, overrides_for, settings_for
+from conftest import overrides_for, settings_for, with_bot_models
 
 DAY = dt.date(2026, 11, 20)
 NOW = dt.datetime(2026, 11, 21, 6, 0)
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def day(spark, test_root):
-    settings = settings_for(test_root, "e2e", SMALL_BOT_TRAINING)
+    settings = settings_for(test_root, "e2e", with_bot_models(test_root, "e2e"))
     meta = generate(spark, settings, SPEC)
     result = run_daily(spark, settings, DAY, now=NOW)
     return settings, meta, result
@@ -188,7 +188,8 @@ def test_gate_blocks_a_corrupted_snapshot(spark, day, test_root, monkeypatch, ca
     before = published(spark, settings).select("person_id", "score").orderBy("person_id").collect()
     healthy = score_stage.combine
     monkeypatch.setattr(score_stage, "combine", lambda parts, algorithm: healthy(parts, algorithm).withColumn("score", F.least(F.col("score") * 2, F.lit(100))))
-    code = cli.main(["daily", "--date", DAY.isoformat(), *[x for o in overrides_for(test_root, "e2e", SMALL_BOT_TRAINING) for x in ("--set", o)]])
+    sets = [x for o in overrides_for(test_root, "e2e", with_bot_models(test_root, "e2e")) for x in ("--set", o)]
+    code = cli.main(["daily", "--date", DAY.isoformat(), *sets])
     assert code == 1
     assert "clout_scores_calibration" in capsys.readouterr().err
     assert store.version(SCORES) == version_before

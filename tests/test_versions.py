@@ -27,17 +27,17 @@ from clout.tables import ACCOUNT_RISK, ACCOUNTS, AUTHORITY, DAILY_INTERACTIONS, 
 from clout.versions.backfill import plan_backfill, run_backfill
 from clout.versions.compare import compare_versions, rank_correlations
 from clout.versions.promotions import current_version, person_history, promote
-from conftest import SMALL_BOT_TRAINING, overrides_for, settings_for
+from conftest import overrides_for, settings_for, with_bot_models
 
 DAYS = [dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
 NETWORKS = ("twitter", "mastodon", "reddit")
-EXTRA = [*SMALL_BOT_TRAINING, "storage.database=clout_versions"]  # its own catalog database: views name this lakehouse's tables
+EXTRA = ["storage.database=clout_versions"]  # its own catalog database: views name this lakehouse's tables
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def lake(spark, test_root):
-    settings = settings_for(test_root, "versions", EXTRA)
+    settings = settings_for(test_root, "versions", with_bot_models(test_root, "versions", EXTRA))
     for i, day in enumerate(DAYS):
         generate(spark, settings, SynthSpec(day=day, events=5000, persons=300, seed=40 + i, networks=NETWORKS))
         run_daily(spark, settings, day, now=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(6)))
@@ -181,7 +181,7 @@ def _moves(xs, ys) -> dict[int, int]:
 
 
 def test_compare_cli_prints_and_refuses_a_missing_snapshot(lake, backfilled, test_root, capsys):
-    args = overrides_for(test_root, "versions", EXTRA)
+    args = overrides_for(test_root, "versions", with_bot_models(test_root, "versions", EXTRA))
     sets = [x for kv in args for x in ("--set", kv)]
     assert cli.main(["compare", "--date", DAYS[1].isoformat(), "--a", "v1", "--b", "v2", "--top", "10", "--movers", "3", *sets]) == 0
     out = capsys.readouterr().out
@@ -237,7 +237,7 @@ def test_history_shows_both_versions_and_which_was_current(lake, backfilled, tes
     assert {(r.snapshot_date, r.algorithm_version) for r in rows} >= {(d, v) for d in DAYS for v in ("v1", "v2")}
     assert rows == sorted(rows, key=lambda r: (-r.snapshot_date.toordinal(), r.algorithm_version))
     assert {r.snapshot_date: r.algorithm_version for r in rows if r.published_as_current} == {d: current_version(store, d) for d in DAYS}
-    args = [x for kv in overrides_for(test_root, "versions", EXTRA) for x in ("--set", kv)]
+    args = [x for kv in overrides_for(test_root, "versions", with_bot_models(test_root, "versions", EXTRA)) for x in ("--set", kv)]
     assert cli.main(["history", person, *args]) == 0
     out = capsys.readouterr().out
     assert person in out and out.count("  *") == 2 and "promotion:" in out
@@ -258,7 +258,7 @@ def test_daily_and_backfill_run_at_once_on_one_lakehouse(lake, backfilled, test_
         return checksum(store.read(DAILY_INTERACTIONS).where(this)), scores
 
     alone = {v: state(v) for v in ("v1", "v2")}
-    sets = [x for kv in overrides_for(test_root, "versions", EXTRA) for x in ("--set", kv)]
+    sets = [x for kv in overrides_for(test_root, "versions", with_bot_models(test_root, "versions", EXTRA)) for x in ("--set", kv)]
     env = os.environ | {"PYSPARK_PYTHON": sys.executable}
     day = DAYS[-1].isoformat()  # both write this snapshot date; the gates only read, so the daily run skips them to save minutes
     jobs = {
@@ -312,7 +312,7 @@ def test_notebook_runs_against_the_lakehouse(lake, backfilled, test_root, notebo
     path = Path(__file__).resolve().parents[1] / "notebooks" / notebook
     nb = nbformat.read(path, as_version=4)
     monkeypatch.setenv("CLOUT_ENV", "local")  # the kernel inherits this process's environment
-    monkeypatch.setenv("CLOUT_SET", "\n".join(overrides_for(test_root, "versions", EXTRA)))
+    monkeypatch.setenv("CLOUT_SET", "\n".join(overrides_for(test_root, "versions", with_bot_models(test_root, "versions", EXTRA))))
     monkeypatch.setenv("CLOUT_B", "v2")
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
