@@ -7,9 +7,11 @@ one place.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from clout import commits, faults
@@ -358,6 +360,22 @@ class TableStore:
         if not self.exists(spec):
             return None
         return int(self.delta(spec).history(1).select("version").first()[0])
+
+    def partition_dates(
+        self, spec: TableSpec, column: str, start: dt.date | None = None, end: dt.date | None = None, version: str | None = None
+    ) -> list[dt.date]:
+        """Distinct values of the date partition ``column`` (in [start, end] when given; of one algorithm ``version``
+        when given), ascending. One row per day reaches the driver: bounded by the days stored, not by the rows."""
+        if not self.exists(spec):
+            return []
+        rows = self.read(spec)
+        if start is not None:
+            rows = rows.where(F.col(column) >= F.lit(start))
+        if end is not None:
+            rows = rows.where(F.col(column) <= F.lit(end))
+        if version is not None:
+            rows = rows.where(F.col("algorithm_version") == F.lit(version))
+        return sorted(r[0] for r in rows.select(column).distinct().collect())
 
     def replace_partitions(self, spec: TableSpec, df: DataFrame, condition: str) -> None:
         """Atomically replace the rows matching ``condition`` (a partition predicate) with ``df``."""

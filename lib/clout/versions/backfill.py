@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from clout.aggregate.stage import build_day
 from clout.config import Algorithm, Settings, load_algorithm
@@ -23,7 +22,7 @@ from clout.errors import InputError
 from clout.pipeline import DailyResult, StageTimer, compute_snapshot, snapshot_tags
 from clout.publish import tracking
 from clout.score import stage as score_stage
-from clout.tables import DAILY_INTERACTIONS, EVENTS, POSTS_DAILY, TableSpec, TableStore
+from clout.tables import DAILY_INTERACTIONS, EVENTS, POSTS_DAILY, TableStore
 from clout.versions.promotions import published_dates
 from clout.window import window_start
 
@@ -55,21 +54,11 @@ def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def stored_dates(store: TableStore, spec: TableSpec, column: str, start: dt.date, end: dt.date, version: str | None = None) -> set[dt.date]:
-    """Distinct values of a date partition column in [start, end] (one row per day: bounded by the range)."""
-    if not store.exists(spec):
-        return set()
-    rows = store.read(spec).where((F.col(column) >= F.lit(start)) & (F.col(column) <= F.lit(end)))
-    if version is not None:
-        rows = rows.where(F.col("algorithm_version") == F.lit(version))
-    return {r[0] for r in rows.select(column).distinct().collect()}
-
-
 def plan_backfill(store: TableStore, algorithm: Algorithm, start: dt.date, end: dt.date, force: bool) -> BackfillPlan:
     """Which snapshots to compute and which daily aggregates they need first."""
     days = days_between(start, end)
     first_window_day = window_start(start, algorithm.window.days)
-    event_days = sorted(stored_dates(store, EVENTS, "event_date", first_window_day, end))
+    event_days = store.partition_dates(EVENTS, "event_date", first_window_day, end)
     published = set(published_dates(store, algorithm.version, start, end))
 
     def has_events_in_window(day: dt.date) -> bool:
@@ -82,10 +71,10 @@ def plan_backfill(store: TableStore, algorithm: Algorithm, start: dt.date, end: 
         return plan
     span_start = window_start(snapshots[0], algorithm.window.days)
     needed = [e for e in event_days if span_start <= e <= snapshots[-1]]
-    built = stored_dates(store, DAILY_INTERACTIONS, "event_date", span_start, snapshots[-1], version=algorithm.version)
+    built = set(store.partition_dates(DAILY_INTERACTIONS, "event_date", span_start, snapshots[-1], version=algorithm.version))
     redo = set(days) if force else set()  # --force rebuilds the range's own days; the window before it is reused when present
     plan.aggregates = [e for e in needed if e not in built or e in redo]
-    plan.posts_missing = set(needed) - stored_dates(store, POSTS_DAILY, "event_date", span_start, snapshots[-1])
+    plan.posts_missing = set(needed) - set(store.partition_dates(POSTS_DAILY, "event_date", span_start, snapshots[-1]))
     return plan
 
 

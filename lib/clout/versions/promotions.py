@@ -32,23 +32,19 @@ class Promotion:
 
 def current_version(store: TableStore, day: dt.date) -> str:
     """The version published for ``day``: the latest promotion effective on or before it, else conf's."""
-    if store.exists(PROMOTIONS):
-        latest = store.read(PROMOTIONS).where(F.col("effective_from") <= F.lit(day)).orderBy(F.desc("promoted_at"), F.desc("promotion_id")).first()
-        if latest is not None:
-            return latest.algorithm_version
-    return store.settings.algorithm.version
+    return version_for(day, promotions(store, limit=None), store.settings.algorithm.version)
+
+
+def version_for(day: dt.date, recorded: list[Row], default: str) -> str:
+    """The version promoted for ``day`` among ``recorded`` promotions (newest first), else ``default``: the rule
+    ``scores_promoted`` applies in SQL (tables.view_definitions), here for the driver's few rows."""
+    effective = [p for p in recorded if p.effective_from <= day]
+    return effective[0].algorithm_version if effective else default
 
 
 def published_dates(store: TableStore, version: str, start: dt.date | None = None, end: dt.date | None = None) -> list[dt.date]:
-    """Snapshot dates with published scores of ``version`` (in [start, end] when given); one row per date."""
-    if not store.exists(SCORES):
-        return []
-    rows = store.read(SCORES).where(F.col("algorithm_version") == F.lit(version))
-    if start is not None:
-        rows = rows.where(F.col("snapshot_date") >= F.lit(start))
-    if end is not None:
-        rows = rows.where(F.col("snapshot_date") <= F.lit(end))
-    return sorted(r.snapshot_date for r in rows.select("snapshot_date").distinct().collect())  # partition values: one per day
+    """Snapshot dates with published scores of ``version`` (in [start, end] when given)."""
+    return store.partition_dates(SCORES, "snapshot_date", start, end, version)
 
 
 def promote(store: TableStore, version: str, effective_from: dt.date | None, reason: str, by: str | None = None, run_id: str | None = None) -> Promotion:
@@ -98,17 +94,17 @@ def person_history(store: TableStore, person_id: str, version: str | None = None
         rows = rows.where(F.col("algorithm_version") == F.lit(version))
     newest_first = rows.select("snapshot_date", "algorithm_version", "score", "suppressed").orderBy(F.desc("snapshot_date"), "algorithm_version")
     found = newest_first.limit(limit).collect()
-    recorded = promotions(store, limit=100_000)  # a handful per year; read once, not once per date
+    recorded = promotions(store, limit=None)  # a handful per year; read once, not once per date
+    default = store.settings.algorithm.version
+    return [
+        HistoryRow(r.snapshot_date, r.algorithm_version, r.score, r.suppressed, r.algorithm_version == version_for(r.snapshot_date, recorded, default))
+        for r in found
+    ]
 
-    def promoted_for(day: dt.date) -> str:
-        effective = [p for p in recorded if p.effective_from <= day]  # newest first
-        return effective[0].algorithm_version if effective else store.settings.algorithm.version
 
-    return [HistoryRow(r.snapshot_date, r.algorithm_version, r.score, r.suppressed, r.algorithm_version == promoted_for(r.snapshot_date)) for r in found]
-
-
-def promotions(store: TableStore, limit: int = 50) -> list[Row]:
-    """The latest promotions, newest first."""
+def promotions(store: TableStore, limit: int | None = 50) -> list[Row]:
+    """The latest promotions, newest first (all of them with ``limit=None``: a person decides each, a handful a year)."""
     if not store.exists(PROMOTIONS):
         return []
-    return store.read(PROMOTIONS).orderBy(F.desc("promoted_at"), F.desc("promotion_id")).limit(limit).collect()
+    newest_first = store.read(PROMOTIONS).orderBy(F.desc("promoted_at"), F.desc("promotion_id"))
+    return (newest_first if limit is None else newest_first.limit(limit)).collect()
