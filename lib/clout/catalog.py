@@ -82,7 +82,9 @@ def wait_for_metastore(settings: Settings, seconds: float) -> int | None:
 
 
 def is_persistent(spark: SparkSession) -> bool:
-    return spark.conf.get("spark.sql.catalogImplementation", "in-memory") == "hive"
+    """Whether the session's catalog is the metastore. Read from the SparkContext's conf, fixed when it started: a
+    builder handing the setting to an already running session copies it into the session conf without effect."""
+    return spark.sparkContext.getConf().get("spark.sql.catalogImplementation", "in-memory") == "hive"
 
 
 def wanted_state(store: TableStore) -> dict:
