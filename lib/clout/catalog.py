@@ -127,20 +127,8 @@ def sync(spark: SparkSession, settings: Settings, force: bool = False) -> list[s
     return registered
 
 
-def _reader_conf(settings: Settings) -> dict[str, str]:
-    """Settings of the sessions that answer queries.
-
-    Delta rebuilds a table's state from its log in 50 tasks by default, one job per table a query touches; on one
-    machine that is most of the time a first query takes (scores_current on a small lakehouse: 42 s, 19 s with 2).
-    """
-    if not settings.spark.master.startswith("local"):
-        return {}
-    return {"spark.databricks.delta.snapshotPartitions": "2"} | settings.spark.conf  # conf wins where it sets it
-
-
 def open_session(settings: Settings, app_suffix: str, wait_seconds: float, extra: dict[str, str] | None = None) -> SparkSession:
     """A session on the persistent catalog, brought up to date; MetastoreBusy when another process holds it."""
-    extra = _reader_conf(settings) | (extra or {})
     if settings.metastore_path():
         holder = wait_for_metastore(settings, wait_seconds)
         if holder is not None:
@@ -163,7 +151,7 @@ def query_session(settings: Settings) -> SparkSession:
         return open_session(settings, "sql", settings.catalog.query_wait_seconds)
     except MetastoreBusy as busy:
         print(f"clout sql: {busy}; registering the tables in this session instead (slower)", file=sys.stderr)
-        spark = build_session(settings, "sql", extra=_reader_conf(settings))
+        spark = build_session(settings, "sql")
         TableStore(spark, settings).register_all()
         return spark
 
@@ -218,7 +206,7 @@ def spark_sql_command(settings: Settings) -> list[str]:
             else {"spark.hadoop.hive.metastore.uris": settings.catalog.metastore_uri}
         ),
     }
-    conf |= settings.spark.conf | _reader_conf(settings)  # the same time zone, shuffle and Delta settings as clout sql
+    conf |= settings.spark.conf  # the same time zone, shuffle and Delta settings as clout sql
     command = [str(Path(pyspark.__file__).parent / "bin" / "spark-sql"), "--jars", ",".join(spark_jars())]
     if settings.spark.master:
         command += ["--master", settings.spark.master]
