@@ -207,93 +207,117 @@ def ingest(
     force: bool = False,
     now: dt.datetime | None = None,
 ) -> IngestReport:
-    """Ingest the landing files of ``day`` (or explicit ``paths`` per network) into events + quarantine."""
-    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    now = now or started
-    run_id = f"ingest-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    # named paths are checked before anything is written: a typo is an error, not an empty success
-    named = named_files(spark, settings, paths) if paths else None
+    """Ingest the landing files of ``day`` (or explicit ``paths`` per network) into events + quarantine.
+
+    Four steps: select the files not ingested yet, classify the batch (row checks, duplicates in the batch and
+    against events), write the outcomes (accepted rows to events, quarantined rows with their payloads), and
+    log the per-file counts in ``ingest_log``.
+    """
+    started = _utcnow()
+    report = IngestReport(f"ingest-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}")
     store = TableStore(spark, settings)
-    for spec in (EVENTS, QUARANTINE, INGEST_LOG):
-        store.ensure(spec)
-
-    if named is not None:
-        files, unknown = named, []
-    else:
-        files, unknown = discover(spark, settings, day)
-    report = IngestReport(run_id)
-    if not force:
-        done = _already_logged(store, files + unknown)
-        report.skipped_files = sorted(done)
-        files = [f for f in files if f.path not in done]
-        unknown = [f for f in unknown if f.path not in done]
-    if not files and not unknown:
+    batch = select_files(spark, settings, store, day, paths, force, report)
+    if not batch.all:
         log.info("ingest: nothing new to ingest (%d files already ingested)", len(report.skipped_files))
-        report.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
-        return report
+    else:
+        narrow = checked_rows(spark, settings, batch, now or started)
+        classified = None
+        try:
+            classified, report.touched_dates = classify_batch(store, narrow)
+            ingested_at = _utcnow()
+            write_outcomes(store, classified, batch, report, ingested_at)
+            log_counts(store, report, ingested_at)
+        finally:
+            if classified is not None:
+                classified.unpersist()
+            narrow.unpersist()
+    report.seconds = (_utcnow() - started).total_seconds()
+    return report
 
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Batch:
+    files: list[LandingFile]  # landing files of networks conf knows
+    unknown: list[LandingFile]  # files under a network folder conf does not know: every line is quarantined
+
+    @property
+    def all(self) -> list[LandingFile]:
+        return self.files + self.unknown
+
+
+def checked_rows(spark: SparkSession, settings: Settings, batch: Batch, now: dt.datetime) -> DataFrame:
+    """The batch's candidate rows with their first failing row check (``reason``), persisted; the caller unpersists."""
     founded = {name: n.founded for name, n in settings.networks.items()}
-    checked = with_row_reasons(_candidates(spark, settings, files, unknown), founded, now, settings.ingest.max_future_minutes, settings.ingest.max_field_chars)
+    limits = settings.ingest
+    checked = with_row_reasons(_candidates(spark, settings, batch.files, batch.unknown), founded, now, limits.max_future_minutes, limits.max_field_chars)
     # Parsed once, without the payload (most of a row's bytes): the dedupe, the id lookup, the writes and the
     # counts all read this cache. Quarantined rows get their payload back by fingerprint at the end.
-    narrow = checked.drop("raw_payload").persist(StorageLevel.MEMORY_AND_DISK)
-    classified = None
-    try:
-        validated = mark_batch_duplicates(narrow)  # the first pass: parses the files and fills the cache
-        # days of the rows valid before the dedupe, read off the cache without running the dedupe: a superset of
-        # the days accepted rows land in (a duplicate may carry another day: one partition more to look in)
-        dates = sorted(r.event_date for r in narrow.where(F.col("reason").isNull()).select("event_date").distinct().collect())
-        existing = None
-        events_version = store.version(EVENTS)  # 0 is the empty table ensure() created
-        if dates and events_version:
-            # Pinned to the version read now. The append below adds this run's rows, and the counts and the
-            # quarantine evaluate `classified` again, and nothing guarantees they read the cache: against the latest
-            # version this run's new rows looked "already present" and the log said 0 accepted (seen in tests).
-            existing = store.read(EVENTS, version=events_version).where(F.col("event_date").isin(dates)).select("event_id", "source_file")
-        classified = classify(validated, existing)
-        if existing is not None:
-            # the lookup in events is a join worth keeping; without it classifying is a projection of the cache
-            # that the append, the counts and the quarantine each redo for less than a second cache costs
-            classified = classified.persist(StorageLevel.MEMORY_AND_DISK)
-        ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        accepted = classified.where(F.col("outcome") == "accepted").select(
-            *[c for c in EVENTS.columns if c not in ("ingested_at", "run_id")],
-            F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
-            F.lit(run_id).alias("run_id"),
-        )
-        # classify already looked the ids up in events: the accepted rows are new, so a plain append. A retry
-        # after a crash finds them stored from the same file (already_present); ingests are not run concurrently.
-        store.append(EVENTS, accepted)
-        _record_counts(report, classified, files + unknown)
-        bad_files = [f for f in report.files if f["quarantined"]]
-        if bad_files:
-            raw = read_lines(spark, [f["source_file"] for f in bad_files])
-            store.insert_new(QUARANTINE, quarantine_rows(classified, raw, run_id, ingested_at), ["quarantine_id"])
-        report.touched_dates = dates
-        log_rows = [
-            (
-                f["network"],
-                f["source_file"],
-                f["file_size"],
-                f["file_mtime"],
-                f["records"],
-                f["events_emitted"],
-                f["accepted"],
-                f["quarantined"],
-                f["already_present"],
-                ingested_at,
-                run_id,
-            )
-            for f in report.files
-        ]
-        log_df = spark.createDataFrame(log_rows, INGEST_LOG.schema)
-        store.insert_new(INGEST_LOG, log_df, list(INGEST_LOG.keys))
-    finally:
-        if classified is not None:
-            classified.unpersist()
-        narrow.unpersist()
-    report.seconds = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - started).total_seconds()
-    return report
+    return checked.drop("raw_payload").persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def select_files(
+    spark: SparkSession, settings: Settings, store: TableStore, day: dt.date | None, paths: dict[str, list[str]] | None, force: bool, report: IngestReport
+) -> Batch:
+    """The day's landing files (or the named ``paths``), minus those ``ingest_log`` already holds unless ``force``."""
+    # named paths are checked before anything is written: a typo is an error, not an empty success
+    named = named_files(spark, settings, paths) if paths else None
+    for spec in (EVENTS, QUARANTINE, INGEST_LOG):
+        store.ensure(spec)
+    files, unknown = (named, []) if named is not None else discover(spark, settings, day)
+    if force:
+        return Batch(files, unknown)
+    done = _already_logged(store, files + unknown)
+    report.skipped_files = sorted(done)
+    return Batch([f for f in files if f.path not in done], [f for f in unknown if f.path not in done])
+
+
+def classify_batch(store: TableStore, narrow: DataFrame) -> tuple[DataFrame, list[dt.date]]:
+    """Each candidate row's ``outcome`` (accepted / quarantined / already_present) and the days valid rows carry."""
+    validated = mark_batch_duplicates(narrow)  # the first pass: parses the files and fills the cache
+    # days of the rows valid before the dedupe, read off the cache without running the dedupe: a superset of
+    # the days accepted rows land in (a duplicate may carry another day: one partition more to look in)
+    dates = sorted(r.event_date for r in narrow.where(F.col("reason").isNull()).select("event_date").distinct().collect())
+    existing = None
+    events_version = store.version(EVENTS)  # 0 is the empty table ensure() created
+    if dates and events_version:
+        # Pinned to the version read now. The append below adds this run's rows, and the counts and the
+        # quarantine evaluate `classified` again, and nothing guarantees they read the cache: against the latest
+        # version this run's new rows looked "already present" and the log said 0 accepted (seen in tests).
+        existing = store.read(EVENTS, version=events_version).where(F.col("event_date").isin(dates)).select("event_id", "source_file")
+    classified = classify(validated, existing)
+    if existing is not None:
+        # the lookup in events is a join worth keeping; without it classifying is a projection of the cache
+        # that the append, the counts and the quarantine each redo for less than a second cache costs
+        classified = classified.persist(StorageLevel.MEMORY_AND_DISK)
+    return classified, dates
+
+
+def write_outcomes(store: TableStore, classified: DataFrame, batch: Batch, report: IngestReport, ingested_at: dt.datetime) -> None:
+    """Accepted rows to ``events``, the per-file counts into ``report``, quarantined rows with their raw payloads."""
+    accepted = classified.where(F.col("outcome") == "accepted").select(
+        *[c for c in EVENTS.columns if c not in ("ingested_at", "run_id")],
+        F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
+        F.lit(report.run_id).alias("run_id"),
+    )
+    # classify already looked the ids up in events: the accepted rows are new, so a plain append. A retry
+    # after a crash finds them stored from the same file (already_present); ingests are not run concurrently.
+    store.append(EVENTS, accepted)
+    _record_counts(report, classified, batch.all)
+    bad_files = [f["source_file"] for f in report.files if f["quarantined"]]
+    if bad_files:
+        raw = read_lines(store.spark, bad_files)
+        store.insert_new(QUARANTINE, quarantine_rows(classified, raw, report.run_id, ingested_at), ["quarantine_id"])
+
+
+def log_counts(store: TableStore, report: IngestReport, ingested_at: dt.datetime) -> None:
+    """One ``ingest_log`` row per file with its reconciled counts (a rerun finds the file there and skips it)."""
+    described = ("network", "source_file", "file_size", "file_mtime", *INGEST_COUNTS)
+    rows = [(*(f[c] for c in described), ingested_at, report.run_id) for f in report.files]
+    store.insert_new(INGEST_LOG, store.spark.createDataFrame(rows, INGEST_LOG.schema), list(INGEST_LOG.keys))
 
 
 def _record_counts(report: IngestReport, classified: DataFrame, files: list[LandingFile]) -> None:
