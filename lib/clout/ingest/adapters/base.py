@@ -124,13 +124,19 @@ def topics(*arrays: Column) -> Column:
     return F.sort_array(F.array_distinct(F.array_remove(F.split(cleaned, _TOPIC_SEP), "")))
 
 
-def ts_iso(value: Column) -> Column:
+def ts_iso(value: Column, padded: bool = False) -> Column:
     """ISO-8601 text ('2026-11-20T10:11:12Z', '...+00:00', '...123Z') to a timestamp; null when it is not one.
 
     Spark also parses special words ('yesterday', 'now'); an export never means those, so text must start
-    with a calendar date.
+    with a calendar date (after blanks when ``padded``: Mastodon and Discourse exports are seen with them).
     """
-    return F.when(value.rlike(r"^\d{4}-\d{2}-\d{2}"), F.try_to_timestamp(value))
+    start = r"^\s*\d{4}-\d{2}-\d{2}" if padded else r"^\d{4}-\d{2}-\d{2}"
+    return F.when(value.rlike(start), F.try_to_timestamp(value))
+
+
+def null() -> Column:
+    """A candidate field this network does not have (typed by the candidate schema)."""
+    return F.lit(None)
 
 
 def ts_epoch_millis(value: Column) -> Column:

@@ -42,6 +42,7 @@ from clout.ingest.adapters.base import (
     event,
     event_key,
     no_events,
+    null,
     parse_json,
     record_candidates,
     topics,
@@ -121,21 +122,12 @@ RECORD = T.StructType(
 )
 
 
-def _ts(value: Column) -> Column:
-    # try_to_timestamp also reads 'now', 'today', 'epoch' ...: only ISO-8601 text counts as a time here
-    return F.when(value.rlike(r"^\s*\d{4}-\d{2}-\d{2}"), ts_iso(value))
-
-
 def _forum_topics(tags: Column, category_slug: Column) -> Column:
     names = F.transform(
         tags, lambda t: F.when(F.trim(t).startswith("{"), F.coalesce(F.get_json_object(t, "$.name"), F.get_json_object(t, "$.id"))).otherwise(t)
     )
     category = F.when(F.lower(F.trim(category_slug)) != _NO_CATEGORY, F.array(category_slug)).otherwise(F.array().cast("array<string>"))
     return topics(names, category)
-
-
-def _null() -> Column:
-    return F.lit(None)
 
 
 def _prefixed(prefix: str, native_id: Column) -> Column:
@@ -146,20 +138,20 @@ def to_events(raw: DataFrame) -> DataFrame:
     parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), RECORD).alias("r"))
     topic, post, action, solution = (F.col(f"r.{k}") for k in ("topic", "post", "post_action", "solution"))
 
-    topic_time = _ts(topic["created_at"])
+    topic_time = ts_iso(topic["created_at"], padded=True)
     topic_event = event(
         event_key(NETWORK, F.lit("topic"), topic["id"], F.lit("post")),
         topic_time,
         F.lit("post"),
         account(NETWORK, F.coalesce(topic["user_id"], topic["created_by"]["id"])),
-        _null(),
+        null(),
         _prefixed("topic:", topic["id"]),
-        _null(),
+        null(),
         _forum_topics(topic["tags"], topic["category_slug"]),
         F.length(topic["title"]),
     )
 
-    post_time = _ts(post["created_at"])
+    post_time = ts_iso(post["created_at"], padded=True)
     post_number, post_type = post["post_number"].try_cast("int"), post["post_type"].try_cast("int")
     replied_number = post["reply_to_post_number"].try_cast("int")
     first_post = post_number == 1
@@ -181,7 +173,7 @@ def to_events(raw: DataFrame) -> DataFrame:
         F.length(post_text),
     )
 
-    like_time = _ts(action["created_at"])
+    like_time = ts_iso(action["created_at"], padded=True)
     action_type = action["post_action_type_id"].try_cast("int")
     like_event = event(
         event_key(NETWORK, F.lit("like"), action["user_id"], action["post_id"]),
@@ -189,27 +181,27 @@ def to_events(raw: DataFrame) -> DataFrame:
         F.lit("like"),
         account(NETWORK, action["user_id"]),
         account(NETWORK, action["post_user_id"]),
-        _null(),
+        null(),
         _prefixed("post:", action["post_id"]),
         _forum_topics(action["topic_tags"], action["category_slug"]),
-        _null(),
+        null(),
     )
 
-    accepted_time = _ts(solution["accepted_at"])
+    accepted_time = ts_iso(solution["accepted_at"], padded=True)
     accepted_event = event(
         event_key(NETWORK, F.lit("accepted"), solution["post_id"]),
         accepted_time,
         F.lit("accepted_answer"),
         account(NETWORK, solution["accepter_user_id"]),
         account(NETWORK, solution["post_user_id"]),
-        _null(),
+        null(),
         _prefixed("post:", solution["post_id"]),
         _forum_topics(solution["topic_tags"], solution["category_slug"]),
-        _null(),
+        null(),
     )
 
     keys = F.array_join(F.json_object_keys(F.col("raw_payload")), ",")
-    unknown = event(_null(), _null(), F.concat(F.lit("record:"), F.coalesce(keys, F.lit("none"))), _null(), _null(), _null(), _null(), F.array(), _null())
+    unknown = event(null(), null(), F.concat(F.lit("record:"), F.coalesce(keys, F.lit("none"))), null(), null(), null(), null(), F.array(), null())
     events = (
         F.when(topic.isNotNull(), F.array(topic_event))
         .when(post.isNotNull(), F.when(post_type == _SMALL_ACTION, no_events()).otherwise(F.array(post_event)))

@@ -38,6 +38,7 @@ from clout.ingest.adapters.base import (
     account,
     event,
     event_key,
+    null,
     parse_json,
     record_candidates,
     topics,
@@ -68,10 +69,6 @@ RECORD = T.StructType(
 )
 
 
-def _null() -> Column:
-    return F.lit(None)
-
-
 def to_events(raw: DataFrame) -> DataFrame:
     parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), RECORD).alias("r"))
     r = lambda name: F.col(f"r.{name}")  # noqa: E731
@@ -86,9 +83,9 @@ def to_events(raw: DataFrame) -> DataFrame:
         created,
         F.lit("checkin"),
         account(NETWORK, owner),
-        _null(),
+        null(),
         checkin_id,
-        _null(),
+        null(),
         venue_topics,
         F.length(r("shout")),
     )
@@ -100,10 +97,10 @@ def to_events(raw: DataFrame) -> DataFrame:
             F.lit("checkin_tag"),
             account(NETWORK, tagger),
             account(NETWORK, friend),
-            _null(),
+            null(),
             checkin_id,
             venue_topics,
-            _null(),
+            null(),
         )
 
     friends = F.filter(F.coalesce(r("with"), F.array().cast(T.ArrayType(_USER))), lambda u: u.isNotNull())
@@ -118,10 +115,10 @@ def to_events(raw: DataFrame) -> DataFrame:
         F.lit("like"),
         account(NETWORK, r("user.id")),
         account(NETWORK, r("checkinOwnerId")),
-        _null(),
+        null(),
         r("checkinId"),
         venue_topics,
-        _null(),
+        null(),
     )
     comment = event(
         event_key(NETWORK, r("checkinId"), F.lit("comment"), r("id")),
@@ -135,8 +132,8 @@ def to_events(raw: DataFrame) -> DataFrame:
         F.length(r("text")),
     )
     unknown = event(
-        _null(), created, F.concat(F.lit("type:"), F.coalesce(kind, F.lit("none"))), account(NETWORK, r("user.id")),
-        _null(), _null(), _null(), F.array(), _null(),
+        null(), created, F.concat(F.lit("type:"), F.coalesce(kind, F.lit("none"))), account(NETWORK, r("user.id")),
+        null(), null(), null(), F.array(), null(),
     )  # fmt: skip
 
     is_checkin = F.coalesce(kind.isin(*_CHECKIN_TYPES), F.lit(False))

@@ -45,6 +45,7 @@ from clout.ingest.adapters.base import (
     event,
     event_key,
     iso_seconds,
+    null,
     parse_json,
     record_candidates,
     topics,
@@ -86,15 +87,6 @@ def acct(iri: Column) -> Column:
     return F.when(iri_user != "", F.concat(iri_user, F.lit("@"), F.lower(iri_host))).when(uri_user != "", F.concat(uri_user, F.lit("@"), F.lower(uri_host)))
 
 
-def _ts(value: Column) -> Column:
-    # try_to_timestamp also reads 'now', 'today', 'epoch' ...: only ISO-8601 text counts as a time here
-    return F.when(value.rlike(r"^\s*\d{4}-\d{2}-\d{2}"), ts_iso(value))
-
-
-def _null() -> Column:
-    return F.lit(None)
-
-
 def to_events(raw: DataFrame) -> DataFrame:
     # Parsed parts are materialised as columns one select at a time: a Column expression used in many places
     # would otherwise be evaluated (the JSON parsed, the regex run) once per use.
@@ -109,8 +101,8 @@ def to_events(raw: DataFrame) -> DataFrame:
             F.array().cast(_TAGS),
         ).alias("tags"),
         acct(F.coalesce(_iri(F.col("r.actor")), _iri(F.col("note.attributedTo")))).alias("actor_acct"),
-        _ts(F.col("r.published")).alias("activity_time"),
-        _ts(F.col("note.published")).alias("note_time"),
+        ts_iso(F.col("r.published"), padded=True).alias("activity_time"),
+        ts_iso(F.col("note.published"), padded=True).alias("note_time"),
         _iri(F.col("note.inReplyTo")).alias("reply_to"),
     )
     kind, note, tags, object_text = F.col("r.type"), F.col("note"), F.col("tags"), F.col("object_text")
@@ -167,17 +159,17 @@ def to_events(raw: DataFrame) -> DataFrame:
         reaction_action,
         actor,
         account(NETWORK, reaction_target),
-        _null(),
+        null(),
         F.when(kind != "Follow", object_iri),
         F.when(kind != "Follow", note_topics).otherwise(F.array()),
-        _null(),
+        null(),
     )
 
     creates_note = (kind == "Create") & F.coalesce(note["type"].isin(*_NOTE_TYPES), F.lit(False))
     unknown_action = F.when(kind == "Create", F.concat(F.lit("activity:Create/"), F.coalesce(note["type"], F.lit("none")))).otherwise(
         F.concat(F.lit("activity:"), F.coalesce(kind, F.lit("none")))
     )
-    unknown = event(_null(), event_time, unknown_action, actor, _null(), _null(), _null(), F.array(), _null())
+    unknown = event(null(), event_time, unknown_action, actor, null(), null(), null(), F.array(), null())
     recognised = F.coalesce(creates_note | kind.isin(*_ACTIVITY_TYPES[1:]), F.lit(False))
     events = F.when(creates_note, F.concat(F.array(created), mentions)).when(recognised, F.array(reaction)).otherwise(F.array(unknown))
     return record_candidates(

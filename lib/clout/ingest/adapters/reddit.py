@@ -42,6 +42,7 @@ from clout.ingest.adapters.base import (
     event_key,
     hashtags,
     no_events,
+    null,
     parse_json,
     record_candidates,
     topics,
@@ -84,10 +85,6 @@ def _subreddit_topics(subreddit: Column, *texts: Column) -> Column:
     return topics(subject, *[hashtags(t) for t in texts])
 
 
-def _null() -> Column:
-    return F.lit(None)
-
-
 def to_events(raw: DataFrame) -> DataFrame:
     parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), RECORD).alias("r"))
     kind = F.col("r.kind")
@@ -101,9 +98,9 @@ def to_events(raw: DataFrame) -> DataFrame:
         created,
         F.lit("post"),
         _user(d["author_fullname"], d["author"]),
-        _null(),
+        null(),
         post_id,
-        _null(),
+        null(),
         _subreddit_topics(d["subreddit"], d["title"], d["selftext"]),
         F.length(d["title"]) + F.coalesce(F.length(d["selftext"]), F.lit(0)),
     )
@@ -139,13 +136,13 @@ def to_events(raw: DataFrame) -> DataFrame:
         F.coalesce(vote_action, F.concat(F.lit("vote:"), F.coalesce(d["dir"], F.lit("none")))),
         _user(d["voter_fullname"]),
         _user(d["thing_author_fullname"]),
-        _null(),
+        null(),
         d["thing_id"],
         _subreddit_topics(d["subreddit"], d["link_title"]),
-        _null(),
+        null(),
     )
 
-    unknown_kind = event(_null(), created, F.concat(F.lit("kind:"), F.coalesce(kind, F.lit("none"))), _null(), _null(), _null(), _null(), F.array(), _null())
+    unknown_kind = event(null(), created, F.concat(F.lit("kind:"), F.coalesce(kind, F.lit("none"))), null(), null(), null(), null(), F.array(), null())
     events = (
         F.when(kind == "t3", F.array(post))
         .when(kind == "t1", F.array(comment))
