@@ -31,6 +31,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from clout.config import Algorithm, RingsConf, Settings
+from clout.exact import exact_sum
 from clout.sqltext import snapshot_condition
 from clout.tables import RINGS, TableStore
 
@@ -46,7 +47,7 @@ def pair_effort(reactions: DataFrame) -> DataFrame:
     return (
         reactions.where(still_weighs & not_self)
         .groupBy(F.col("actor_person").alias("src"), F.col("target_person").alias("dst"), "anonymous")
-        .agg(F.sum("effort").alias("effort"))
+        .agg(exact_sum("effort").alias("effort"))  # exact (clout.exact): a tie is decided at min_pair_effort, to the last bit
     )
 
 
@@ -86,12 +87,12 @@ def evidence(members: DataFrame, pairs: DataFrame, ties: DataFrame) -> DataFrame
     given = (
         flows.where(F.col("src_group").isNotNull())
         .groupBy(F.col("src").alias("person_id"))
-        .agg(F.sum("effort").alias("given"), F.sum(inside_effort).alias("given_inside"))
+        .agg(exact_sum("effort").alias("given"), exact_sum(inside_effort).alias("given_inside"))
     )
     received = (
         flows.where(F.col("dst_group").isNotNull())
         .groupBy(F.col("dst").alias("person_id"))
-        .agg(F.sum("effort").alias("received"), F.sum(inside_effort).alias("received_inside"))
+        .agg(exact_sum("effort").alias("received"), exact_sum(inside_effort).alias("received_inside"))
     )
     inside_ties = _both_in(members, ties).where(F.col("inside"))
     tie_ends = inside_ties.select(F.col("src").alias("person_id")).unionByName(inside_ties.select(F.col("dst").alias("person_id")))
@@ -107,9 +108,9 @@ def evidence(members: DataFrame, pairs: DataFrame, ties: DataFrame) -> DataFrame
     per_group = per_member.groupBy("group").agg(
         size.cast("int").alias("ring_size"),
         (F.sum("member_ties") / 2).cast("long").alias("reciprocal_ties"),  # each tie counted at both ends
-        F.sum("given").alias("group_given"),
-        F.sum("given_inside").alias("internal_effort"),  # what members gave members is what members received from them
-        F.sum("received").alias("group_received"),
+        exact_sum("given").alias("group_given"),  # exact sums (clout.exact): the evidence is compared with thresholds and written
+        exact_sum("given_inside").alias("internal_effort"),  # what members gave members is what members received from them
+        exact_sum("received").alias("group_received"),
     )
     possible_pairs = F.col("ring_size") * (F.col("ring_size") - 1) / 2
     groups = per_group.select(
