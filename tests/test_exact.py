@@ -1,4 +1,4 @@
-"""Exact sums (clout.exact): the same bits whatever the partitioning and the order of the rows."""
+"""Exact sums (clout.exact) and the rings' vertex numbering: the same bits whatever the partitioning and row order."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from clout.exact import AMOUNT, FRACTION, exact_sum
+from clout.graph.rings import sorted_numbers
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +48,11 @@ def test_exact_sum_skips_nulls_like_sum_and_refuses_an_unknown_kind(spark):
     assert _by_key(df.groupBy("k").agg(exact_sum("x", AMOUNT).alias("s")), "s") == {1: 0.5, 2: None}
     with pytest.raises(ValueError, match="AMOUNT or FRACTION"):
         exact_sum("x", "decimal(10,2)")
+
+
+def test_sorted_numbers_are_positions_in_sorted_order_for_any_partitioning(spark):
+    ids = [f"person:p{i}" for i in range(500)]
+    df = spark.createDataFrame([(i,) for i in ids + ids[:40]], "id string")  # duplicates are numbered once
+    expected = {id_: n for n, id_ in enumerate(sorted(ids))}
+    for frame in (df, df.repartition(13), df.coalesce(1)):
+        assert {r.id: r.n for r in sorted_numbers(frame).collect()} == expected
