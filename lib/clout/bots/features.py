@@ -200,7 +200,7 @@ def top_accounts(window_events: DataFrame, top_fraction: float) -> DataFrame:
     )
     # The exact discrete percentile (the smallest count with at least that share of targets at or below it; the value
     # percentile_approx gives while its sketch is exact) from a map of count -> targets: the same cut in any row
-    # order, where the sketch, once it compresses (5,000 targets and more), depends on the order values meet in.
+    # order, where the sketch, once many targets make it compress, depends on the order values meet in.
     # Its buffer holds one entry per distinct count of reactors, a few thousand at most. No Column API has it.
     cut_at = F.expr(f"percentile_disc({fraction_literal(1.0 - top_fraction, 'bots.top_fraction')}) WITHIN GROUP (ORDER BY reactors)")
     cut = reactors.groupBy("network").agg(cut_at.alias("cut"))
