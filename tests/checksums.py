@@ -8,7 +8,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clout.score import stage as score_stage
-from clout.tables import AUTHORITY, SCORE_EXPLANATIONS, SCORES, TableStore
+from clout.tables import ACCOUNT_RISK, AUTHORITY, DAILY_INTERACTIONS, RINGS, SCORE_EXPLANATIONS, SCORES, TableStore
 
 
 def checksum(df: DataFrame) -> tuple[int, int]:
@@ -24,3 +24,14 @@ def day_checksums(spark: SparkSession, settings, day: dt.date, version: str = "v
     store = TableStore(spark, settings)
     this_snapshot = score_stage.snapshot_rows(day, version)
     return {spec.name: checksum(store.read(spec).where(this_snapshot)) for spec in (SCORES, AUTHORITY, SCORE_EXPLANATIONS)}
+
+
+def stage_checksums(spark: SparkSession, settings, day: dt.date, version: str = "v1") -> dict[str, tuple[int, int]]:
+    """(rows, checksum) of the day's rows in the tables the outputs are built from: daily_interactions, account_risk, rings."""
+    store = TableStore(spark, settings)
+    wanted = [
+        (DAILY_INTERACTIONS, (F.col("event_date") == F.lit(day)) & (F.col("algorithm_version") == F.lit(version))),
+        (ACCOUNT_RISK, F.col("risk_date") == F.lit(day)),
+        (RINGS, score_stage.snapshot_rows(day, version)),
+    ]
+    return {spec.name: checksum(store.read(spec).where(rows)) for spec, rows in wanted}

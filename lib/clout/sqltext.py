@@ -9,6 +9,7 @@ Anything else is an InputError naming the value, raised before any SQL runs.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from clout.errors import InputError
@@ -30,6 +31,13 @@ def string_literal(value: str, what: str = "value") -> str:
     if not isinstance(value, str) or not _SAFE_STRING.fullmatch(value):
         raise InputError(f"{what} {value!r}: expected letters, digits, '_', '.', ':' or '-' (no quotes, spaces or ';')")
     return f"'{value}'"
+
+
+def fraction_literal(value: float, what: str = "fraction") -> str:
+    """A number in [0, 1] as a SQL decimal literal (Python's shortest round-trip spelling of the float)."""
+    if isinstance(value, bool) or not isinstance(value, (float, int)) or not math.isfinite(value) or not 0 <= value <= 1:
+        raise InputError(f"{what} {value!r}: expected a number in [0, 1]")
+    return repr(float(value))
 
 
 def identifier(value: str, what: str = "name") -> str:

@@ -44,7 +44,9 @@ from pyspark.sql import types as T
 from clout import window
 from clout.config import BotsConf
 from clout.errors import InputError
+from clout.exact import exact_sum
 from clout.ingest.actions import AUDIENCE, REACTIONS, TARGETED
+from clout.sqltext import fraction_literal
 from clout.tables import ACCOUNTS, TableStore
 
 BEHAVIOUR_FEATURES = (
@@ -111,7 +113,8 @@ def _evenness(counts: DataFrame, keys: list[str], count: str, bins: int, name: s
     n observations fill at most min(n, bins) bins, so raw entropy grows with volume; divided by
     log2(min(n, bins)) it says how evenly an account spreads whatever it does (null below two observations).
     """
-    n, n_log_n = F.sum(count), F.sum(F.col(count) * F.log2(F.col(count)))
+    # n sums whole numbers (exact in any order); n log n is an exact sum (clout.exact), not a double one that follows the partitioning
+    n, n_log_n = F.sum(count), exact_sum(F.col(count) * F.log2(F.col(count)))
     entropy = F.log2(n) - n_log_n / n
     most = F.log2(F.least(n, F.lit(bins)).cast("double"))
     return counts.groupBy(*keys).agg(F.try_divide(entropy, most).alias(name))
@@ -138,11 +141,24 @@ def gap_features(window_events: DataFrame, conf: BotsConf, window_days: int) -> 
         .select(*keys, "gap_us", (F.col("gap_us") / F.lit(float(_MICROS))).alias("gap_s"))
     )
     on_timer = (F.col("gap_us") % F.lit(conf.rules.timer_period_seconds * _MICROS)) == 0
-    moments = gaps.groupBy(*keys).agg(
+    # Mean and standard deviation from exact sums of whole microseconds (DECIMAL(38,0): exact in any order, where avg
+    # and stddev_pop of doubles follow the partitioning in their last bits): sigma = sqrt(n * s2 - s1^2) / n, the
+    # integer under the root computed exactly. One account's gaps lie inside the window without overlapping, so
+    # s1 <= the window (a year: 3.2e13 us), s2 <= s1^2 <= 1e27 and n * s2 <= 1e38 for any n below 1e11 gaps.
+    micros = F.col("gap_us").cast("decimal(38,0)")
+    sums = gaps.groupBy(*keys).agg(
         F.count(F.lit(1)).alias("gaps"),
-        F.avg("gap_s").alias("mu"),
-        F.stddev_pop("gap_s").alias("sigma"),
+        F.sum(micros).alias("s1"),
+        F.sum(micros * micros).alias("s2"),
         F.sum(on_timer.cast("long")).alias("on_timer"),
+    )
+    n = F.col("gaps").cast("decimal(38,0)")
+    moments = sums.select(
+        *keys,
+        "gaps",
+        "on_timer",
+        (F.col("s1").cast("double") / F.col("gaps") / F.lit(float(_MICROS))).alias("mu"),
+        (F.sqrt((n * F.col("s2") - F.col("s1") * F.col("s1")).cast("double")) / F.col("gaps") / F.lit(float(_MICROS))).alias("sigma"),
     )
     # sub-minute repeats (a quick run of likes) are not a schedule: the modal gap counts from one period up
     same_length = (
@@ -182,7 +198,12 @@ def top_accounts(window_events: DataFrame, top_fraction: float) -> DataFrame:
         .groupBy("network", F.col("target_account").alias("account"))
         .agg(F.countDistinct("actor_account").alias("reactors"))
     )
-    cut = reactors.groupBy("network").agg(F.percentile_approx("reactors", 1.0 - top_fraction, 10_000).alias("cut"))
+    # The exact discrete percentile (the smallest count with at least that share of targets at or below it; the value
+    # percentile_approx gives while its sketch is exact) from a map of count -> targets: the same cut in any row
+    # order, where the sketch, once many targets make it compress, depends on the order values meet in.
+    # Its buffer holds one entry per distinct count of reactors, a few thousand at most. No Column API has it.
+    cut_at = F.expr(f"percentile_disc({fraction_literal(1.0 - top_fraction, 'bots.top_fraction')}) WITHIN GROUP (ORDER BY reactors)")
+    cut = reactors.groupBy("network").agg(cut_at.alias("cut"))
     return reactors.join(F.broadcast(cut), on="network", how="inner").where(F.col("reactors") >= F.col("cut")).select("network", "account")
 
 
@@ -214,6 +235,7 @@ def behaviour_features(events: DataFrame, first_seen: DataFrame, day: dt.date, c
     )
     pairs = targeted.select("network", F.col("actor_account").alias("account"), F.col("target_account").alias("target")).distinct()
     acted_back = pairs.select("network", F.col("target").alias("account"), F.col("account").alias("target"), F.lit(True).alias("mutual"))
+    # averages of 0/1 flags (here and in `aimed`) are already exact: their double sums are whole numbers, the same in any order
     reciprocity = (
         pairs.join(acted_back, on=["network", "account", "target"], how="left")
         .groupBy(*keys)

@@ -21,6 +21,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from clout.config import Algorithm, Settings
+from clout.exact import FRACTION, exact_sum
 from clout.graph.rings import snapshot_rings
 from clout.identity.stage import anonymous_accounts
 from clout.score.reactions import discount_rings, snapshot_risk, window_reactions
@@ -65,7 +66,7 @@ def _top_per_person(rows: DataFrame, name: str) -> DataFrame:
     per_target = Window.partitionBy("target_person")
     ranking = per_target.orderBy(F.desc("effort"), F.asc(name))
     return (
-        rows.withColumn("share", F.col("effort") / F.sum("effort").over(per_target))
+        rows.withColumn("share", F.col("effort") / exact_sum("effort", over=per_target))  # exact sums throughout: clout.exact
         .withColumn("rank", F.row_number().over(ranking))
         .where(F.col("rank") <= TOP)
     )
@@ -74,7 +75,7 @@ def _top_per_person(rows: DataFrame, name: str) -> DataFrame:
 def topic_shares(topical_reactions: DataFrame) -> DataFrame:
     """(person_id, topics): the top topics by share of the person's topical effort (after the discount)."""
     gave_effort = F.col("effort") > 0  # a topic only risky actors reacted on built nothing
-    per_topic = topical_reactions.where(gave_effort).groupBy("target_person", "topic").agg(F.sum("effort").alias("effort"))
+    per_topic = topical_reactions.where(gave_effort).groupBy("target_person", "topic").agg(exact_sum("effort").alias("effort"))
     top = _top_per_person(per_topic, "topic")
     return top.groupBy(F.col("target_person").alias("person_id")).agg(
         F.transform(
@@ -88,8 +89,8 @@ def received_totals(reactions: DataFrame) -> DataFrame:
     """(person_id, effort, effort_raw, engagers): effort received after / before the discount, distinct named engagers."""
     named_engager = ~F.col("anonymous") & (F.col("effort") > 0)  # a risky actor's reactions count for nothing
     return reactions.groupBy(F.col("target_person").alias("person_id")).agg(
-        F.sum("effort").alias("effort"),
-        F.sum("effort_raw").alias("effort_raw"),
+        exact_sum("effort").alias("effort"),
+        exact_sum("effort_raw").alias("effort_raw"),
         F.countDistinct(F.when(named_engager, F.col("actor_person"))).alias("engagers"),
     )
 
@@ -97,8 +98,8 @@ def received_totals(reactions: DataFrame) -> DataFrame:
 def ring_effort(window: DataFrame, reactions: DataFrame) -> DataFrame:
     """(person_id, ring_effort): the bot-discounted effort received that the ring discount removed (``window``: the
     window reactions before it, ``reactions``: after it; the same rows, so per person the difference is the ring's)."""
-    before = window.groupBy(F.col("target_person").alias("person_id")).agg(F.sum("effort").alias("before"))
-    after = reactions.groupBy(F.col("target_person").alias("person_id")).agg(F.sum("effort").alias("after"))
+    before = window.groupBy(F.col("target_person").alias("person_id")).agg(exact_sum("effort").alias("before"))
+    after = reactions.groupBy(F.col("target_person").alias("person_id")).agg(exact_sum("effort").alias("after"))
     return before.join(after, on="person_id", how="inner").select("person_id", (F.col("before") - F.col("after")).alias("ring_effort"))
 
 
@@ -108,7 +109,7 @@ def top_engagers(reactions: DataFrame, staged_scores: DataFrame) -> DataFrame:
     An anonymous placeholder is listed as itself (it stands for unnamed voters; it has no score).
     """
     gave_effort = F.col("effort") > 0
-    per_actor = reactions.where(gave_effort).groupBy("target_person", "actor_person").agg(F.sum("effort").alias("effort"))
+    per_actor = reactions.where(gave_effort).groupBy("target_person", "actor_person").agg(exact_sum("effort").alias("effort"))
     their_scores = staged_scores.select(F.col("person_id").alias("actor_person"), F.col("score").alias("actor_score"))
     top = _top_per_person(per_actor, "actor_person").join(their_scores, on="actor_person", how="left")
     engager = F.struct("rank", F.col("actor_person").alias("person_id"), F.col("actor_score").alias("score"), "share")
@@ -117,7 +118,7 @@ def top_engagers(reactions: DataFrame, staged_scores: DataFrame) -> DataFrame:
             F.array_sort(F.collect_list(engager)),
             lambda e: F.struct(e["person_id"].alias("person_id"), e["score"].alias("score"), e["share"].alias("share")),
         ).alias("top_engagers"),
-        F.sum("share").alias("top_engagers_share"),
+        exact_sum("share", FRACTION).alias("top_engagers_share"),
     )
 
 

@@ -37,6 +37,8 @@ from graphframes.lib import AggregateMessages as AM
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from clout.exact import AMOUNT, FRACTION, exact_sum
+
 ID, RANK = "id", "rank"
 _SHARE, _INFLOW, _PREV, _DANGLING = "share", "inflow", "prev_rank", "dangling"
 
@@ -82,9 +84,10 @@ def normalised_edges(edges: DataFrame) -> DataFrame:
         edges.select(F.col("src").cast("string").alias("src"), F.col("dst").cast("string").alias("dst"), weight.alias("weight"))
         .where(is_usable_weight & is_between_two_vertices)
         .groupBy("src", "dst")
-        .agg(F.sum("weight").alias("weight"))
+        .agg(exact_sum("weight", AMOUNT).alias("weight"))
     )
-    out_weight = F.sum("weight").over(Window.partitionBy("src"))
+    # exact sums (clout.exact): the shares, and so the ranks, must not depend on the order rows meet in
+    out_weight = exact_sum("weight", AMOUNT, over=Window.partitionBy("src"))
     return summed.select("src", "dst", (F.col("weight") / out_weight).alias(_SHARE))
 
 
@@ -143,7 +146,8 @@ class _Iteration:
         # of its own) keeps it from dropping a persisted `ranks`.
         graph = GraphFrame(ranks.select(ID, RANK), self.shares)
         # Persisted and already counted: one row per vertex that has an in-edge.
-        inflow = graph.aggregateMessages([F.sum(AM.msg).alias(_INFLOW)], sendToDst=[AM.src[RANK] * AM.edge[_SHARE]])
+        # an exact sum (clout.exact): rank x share messages arrive in shuffle order, and a last bit would break ties
+        inflow = graph.aggregateMessages([exact_sum(AM.msg, FRACTION).alias(_INFLOW)], sendToDst=[AM.src[RANK] * AM.edge[_SHARE]])
         teleport = (1.0 - self.damping) / self.n + self.damping * dangling_mass / self.n
         received = F.coalesce(F.col(_INFLOW), F.lit(0.0))  # vertices without in-edges get no message row
         new_rank = F.lit(teleport) + F.lit(self.damping) * received
@@ -163,7 +167,8 @@ def _summarise(ranks: DataFrame) -> tuple[float, float]:
 
 
 def _total(column: Column) -> Column:
-    return F.coalesce(F.sum(column), F.lit(0.0))
+    """Exact (clout.exact): L1 decides when the iteration stops, and D enters every rank of the next one."""
+    return F.coalesce(exact_sum(column, FRACTION), F.lit(0.0))
 
 
 def _lineage_free_view(ranks: DataFrame) -> DataFrame:

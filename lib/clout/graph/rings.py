@@ -31,6 +31,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from clout.config import Algorithm, RingsConf, Settings
+from clout.exact import exact_sum
 from clout.sqltext import snapshot_condition
 from clout.tables import RINGS, TableStore
 
@@ -46,7 +47,7 @@ def pair_effort(reactions: DataFrame) -> DataFrame:
     return (
         reactions.where(still_weighs & not_self)
         .groupBy(F.col("actor_person").alias("src"), F.col("target_person").alias("dst"), "anonymous")
-        .agg(F.sum("effort").alias("effort"))
+        .agg(exact_sum("effort").alias("effort"))  # exact (clout.exact): a tie is decided at min_pair_effort, to the last bit
     )
 
 
@@ -60,11 +61,40 @@ def reciprocal_ties(pairs: DataFrame, conf: RingsConf) -> DataFrame:
 
 
 def candidate_groups(ties: DataFrame, conf: RingsConf) -> DataFrame:
-    """(person_id, group): the label GraphFrames label propagation gives each person with a reciprocal tie."""
-    vertices = ties.select(F.col("src").alias("id")).unionByName(ties.select(F.col("dst").alias("id"))).distinct()
+    """(person_id, group): the label GraphFrames label propagation gives each person with a reciprocal tie.
+
+    The vertices are numbered by ``sorted_numbers``, not by GraphFrames: label propagation breaks a tie between
+    labels (every vertex's first round is all ties) by the labels' numbers, and GraphFrames numbers string ids with
+    monotonically_increasing_id after a hash repartition, so the groups found followed spark.sql.shuffle.partitions.
+    """
+    persons = ties.select(F.col("src").alias("id")).unionByName(ties.select(F.col("dst").alias("id"))).distinct()
+    numbers = _materialised(sorted_numbers(persons))
+    src = numbers.select(F.col("id").alias("src"), F.col("n").alias("src_n"))
+    dst = numbers.select(F.col("id").alias("dst"), F.col("n").alias("dst_n"))
+    edges = ties.join(src, on="src", how="inner").join(dst, on="dst", how="inner").select(F.col("src_n").alias("src"), F.col("dst_n").alias("dst"))
     # label propagation sends each label both ways along an edge: one row per pair is the undirected graph
-    labelled = GraphFrame(vertices, ties).labelPropagation(maxIter=conf.label_propagation_iterations)
-    return labelled.select(F.col("id").alias("person_id"), F.col("label").cast("string").alias("group"))
+    labelled = GraphFrame(numbers.select(F.col("n").alias("id")), edges).labelPropagation(maxIter=conf.label_propagation_iterations)
+    named = labelled.join(numbers.select(F.col("n").alias("id"), F.col("id").alias("person_id")), on="id", how="inner")
+    return named.select("person_id", F.col("label").cast("string").alias("group"))
+
+
+def sorted_numbers(ids: DataFrame) -> DataFrame:
+    """(id, n): each distinct ``id``'s 0-based position in sorted order, the same however the rows are partitioned.
+
+    Distributed: a range repartition puts the ids in sorted runs, one per partition; a partition's first number is
+    the count of ids in the partitions before it (one count per partition reaches the driver), and row_number
+    numbers the ids within their partition. The range bounds come from a sample and may differ between runs; the
+    positions cannot.
+    """
+    ranged = _materialised(ids.select("id").distinct().repartitionByRange("id").withColumn("_part", F.spark_partition_id()))
+    counts = sorted((r["_part"], r["count"]) for r in ranged.groupBy("_part").count().collect())
+    firsts, total = [], 0
+    for part, count in counts:
+        firsts.append((part, total))
+        total += count
+    first_numbers = ids.sparkSession.createDataFrame(firsts, "_part int, _first long")
+    within = F.row_number().over(Window.partitionBy("_part").orderBy("id")) - F.lit(1)
+    return ranged.join(F.broadcast(first_numbers), on="_part", how="inner").select("id", (F.col("_first") + within).alias("n"))
 
 
 def _both_in(members: DataFrame, edges: DataFrame) -> DataFrame:
@@ -86,12 +116,12 @@ def evidence(members: DataFrame, pairs: DataFrame, ties: DataFrame) -> DataFrame
     given = (
         flows.where(F.col("src_group").isNotNull())
         .groupBy(F.col("src").alias("person_id"))
-        .agg(F.sum("effort").alias("given"), F.sum(inside_effort).alias("given_inside"))
+        .agg(exact_sum("effort").alias("given"), exact_sum(inside_effort).alias("given_inside"))
     )
     received = (
         flows.where(F.col("dst_group").isNotNull())
         .groupBy(F.col("dst").alias("person_id"))
-        .agg(F.sum("effort").alias("received"), F.sum(inside_effort).alias("received_inside"))
+        .agg(exact_sum("effort").alias("received"), exact_sum(inside_effort).alias("received_inside"))
     )
     inside_ties = _both_in(members, ties).where(F.col("inside"))
     tie_ends = inside_ties.select(F.col("src").alias("person_id")).unionByName(inside_ties.select(F.col("dst").alias("person_id")))
@@ -107,9 +137,9 @@ def evidence(members: DataFrame, pairs: DataFrame, ties: DataFrame) -> DataFrame
     per_group = per_member.groupBy("group").agg(
         size.cast("int").alias("ring_size"),
         (F.sum("member_ties") / 2).cast("long").alias("reciprocal_ties"),  # each tie counted at both ends
-        F.sum("given").alias("group_given"),
-        F.sum("given_inside").alias("internal_effort"),  # what members gave members is what members received from them
-        F.sum("received").alias("group_received"),
+        exact_sum("given").alias("group_given"),  # exact sums (clout.exact): the evidence is compared with thresholds and written
+        exact_sum("given_inside").alias("internal_effort"),  # what members gave members is what members received from them
+        exact_sum("received").alias("group_received"),
     )
     possible_pairs = F.col("ring_size") * (F.col("ring_size") - 1) / 2
     groups = per_group.select(

@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 
 from clout.aggregate.stage import ALL_TOPICS
 from clout.config import Algorithm, Settings
+from clout.exact import AMOUNT, FRACTION, exact_sum
 from clout.graph.pagerank import weighted_pagerank
 from clout.sqltext import snapshot_condition
 from clout.tables import AUTHORITY, TableStore
@@ -32,17 +33,17 @@ def graph_edges(reactions: DataFrame) -> DataFrame:
     return (
         reactions.where(named_actor & still_weighs)
         .groupBy(F.col("actor_person").alias("src"), F.col("target_person").alias("dst"), "network")
-        .agg(F.sum("effort").alias("weight"))
+        .agg(exact_sum("effort", AMOUNT).alias("weight"))  # exact sums here and below: clout.exact
     )
 
 
 def network_inflow(edges_by_network: DataFrame, ranks: DataFrame, damping: float) -> DataFrame:
     """(person_id, network, pagerank): the rank each person received through each network's edges."""
-    out_weight = edges_by_network.groupBy("src").agg(F.sum("weight").alias("out_w"))
+    out_weight = edges_by_network.groupBy("src").agg(exact_sum("weight", AMOUNT).alias("out_w"))
     src_rank = ranks.select(F.col("id").alias("src"), "rank")
     flows = edges_by_network.join(out_weight, on="src", how="inner").join(src_rank, on="src", how="inner")
     return flows.groupBy(F.col("dst").alias("person_id"), "network").agg(
-        (F.lit(damping) * F.sum(F.col("rank") * F.col("weight") / F.col("out_w"))).alias("pagerank")
+        (F.lit(damping) * exact_sum(F.col("rank") * F.col("weight") / F.col("out_w"), FRACTION)).alias("pagerank")
     )
 
 
@@ -52,7 +53,7 @@ def compute(
     """Replace the snapshot's ``authority`` partition rows for this version; ``population``: (person_id) scored candidates."""
     store = TableStore(spark, settings)
     edges_by_network = graph_edges(reactions).cache()
-    edges = edges_by_network.groupBy("src", "dst").agg(F.sum("weight").alias("weight"))
+    edges = edges_by_network.groupBy("src", "dst").agg(exact_sum("weight", AMOUNT).alias("weight"))
     pr = algorithm.pagerank
     result = weighted_pagerank(population.select(F.col("person_id").alias("id")), edges, pr.damping, pr.tol, pr.max_iter, pr.checkpoint_interval)
     ranks = result.ranks.cache()

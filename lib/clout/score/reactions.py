@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from clout.aggregate.stage import ALL_TOPICS
 from clout.bots.discount import no_risk, person_risk, reaction_weight
 from clout.config import Algorithm
+from clout.exact import exact_sum
 from clout.tables import ACCOUNT_RISK, ACCOUNTS, TableStore
 from clout.window import decay, in_window
 
@@ -35,10 +36,11 @@ def window_reactions(daily: DataFrame, risk: DataFrame, snapshot_date: dt.date, 
     wanted_topic = (F.col("topic") != F.lit(ALL_TOPICS)) if topics else (F.col("topic") == F.lit(ALL_TOPICS))
     in_scope = in_window(F.col("event_date"), snapshot_date, algorithm.window.days) & this_version & takes_effort & wanted_topic
     d = decay(F.col("event_date"), snapshot_date, algorithm.window.half_life_days)
+    # exact sums (clout.exact): the same window must give the same bits however daily_interactions is split
     per_pair = (
         daily.where(in_scope)
         .groupBy("network", "topic", "actor_person", "target_person")
-        .agg(F.max(d).alias("recency"), F.sum(F.col("actions") * d).alias("reactions"), F.sum(F.col("effort") * d).alias("effort_raw"))
+        .agg(F.max(d).alias("recency"), exact_sum(F.col("actions") * d).alias("reactions"), exact_sum(F.col("effort") * d).alias("effort_raw"))
     )
     actor_risk = risk.select(F.col("person_id").alias("actor_person"), "bot_probability", "is_risky")
     weighted = per_pair.join(actor_risk, on="actor_person", how="left").withColumn("bot_weight", reaction_weight(algorithm))

@@ -27,6 +27,7 @@ from pyspark.sql import functions as F
 
 from clout.aggregate.stage import ALL_TOPICS
 from clout.config import Algorithm, Settings
+from clout.exact import exact_sum
 from clout.graph.stage import authority_of
 from clout.score.calibrate import percentile, to_scale
 from clout.sqltext import snapshot_condition
@@ -66,18 +67,21 @@ def reach_contribution() -> DataFrame:
 
 
 def received(reactions: DataFrame) -> DataFrame:
-    """Per (person_id, network): reach, effort received (after and before the bot discount)."""
+    """Per (person_id, network): reach, effort received (after and before the bot discount).
+
+    Every sum of the score is exact (clout.exact): a last bit that followed the partitioning would break ties in the ranks.
+    """
     return reactions.groupBy(F.col("target_person").alias("person_id"), "network").agg(
-        F.sum(reach_contribution()).alias("reach"), F.sum("effort").alias("effort"), F.sum("effort_raw").alias("effort_raw")
+        exact_sum(reach_contribution()).alias("reach"), exact_sum("effort").alias("effort"), exact_sum("effort_raw").alias("effort_raw")
     )
 
 
 def combined_reach(reactions: DataFrame) -> DataFrame:
     """Per person: each named actor once across networks (latest reaction, lowest discount), anonymous as counted."""
     per_actor = reactions.groupBy(F.col("target_person").alias("person_id"), "actor_person", "anonymous").agg(
-        F.max("recency").alias("recency"), F.sum("reactions").alias("reactions"), F.min("bot_weight").alias("bot_weight")
+        F.max("recency").alias("recency"), exact_sum("reactions").alias("reactions"), F.min("bot_weight").alias("bot_weight")
     )
-    return per_actor.groupBy("person_id").agg(F.sum(reach_contribution()).alias("reach"))
+    return per_actor.groupBy("person_id").agg(exact_sum(reach_contribution()).alias("reach"))
 
 
 def decayed_posts(posts: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
@@ -86,7 +90,7 @@ def decayed_posts(posts: DataFrame, snapshot_date: dt.date, algorithm: Algorithm
     return (
         posts.where(in_window(F.col("event_date"), snapshot_date, algorithm.window.days))
         .groupBy("person_id", "network")
-        .agg(F.sum(F.col("posts") * d).alias("posts"))
+        .agg(exact_sum(F.col("posts") * d).alias("posts"))
     )
 
 
@@ -148,9 +152,9 @@ def parts(reactions: DataFrame, posts: DataFrame, authority: DataFrame, risk: Da
     """One row per scored or suppressed person: combined parts, per-network parts, networks, risk."""
     per_network = received(reactions)
     network_posts = decayed_posts(posts, snapshot_date, algorithm)
-    total_effort = per_network.groupBy("person_id").agg(F.sum("effort").alias("effort_total"), F.sum("effort_raw").alias("effort_raw_total"))
+    total_effort = per_network.groupBy("person_id").agg(exact_sum("effort").alias("effort_total"), exact_sum("effort_raw").alias("effort_raw_total"))
     by_person = network_parts(per_network, network_posts, authority, total_effort, algorithm)
-    all_posts = network_posts.groupBy("person_id").agg(F.sum("posts").alias("posts"), F.collect_set("network").alias("post_networks"))
+    all_posts = network_posts.groupBy("person_id").agg(exact_sum("posts").alias("posts"), F.collect_set("network").alias("post_networks"))
     overall_authority = authority.where(is_overall()).select("person_id", "authority")
     scored = total_effort.join(combined_reach(reactions), on="person_id", how="inner").where(reached_someone())
     population = scored.select("person_id").unionByName(suppressed_seen(reactions, risk, algorithm)).distinct()
