@@ -20,7 +20,6 @@ the tables and are not touched here.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 import uuid
@@ -45,6 +44,7 @@ from clout.tables import (
     SCORES_STAGING,
     TableSpec,
     TableStore,
+    utc_now,
 )
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ def forget(spark: SparkSession, settings: Settings, person_id: str, request_id: 
     store = TableStore(spark, settings)
     request_id = request_id or f"erasure-{uuid.uuid4().hex}"
     accounts = person_accounts(store, person_id)
-    erased_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    erased_at = utc_now()
     removed: dict[str, int] = {}
     log_rows = []
     for spec, condition in _conditions(person_id, accounts):

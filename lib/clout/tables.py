@@ -19,6 +19,11 @@ from clout.config import Settings
 from clout.sqltext import date_literal, identifier, path_literal, string_literal
 
 
+def utc_now() -> dt.datetime:
+    """Now in UTC without a zone: the tables' TIMESTAMP columns hold UTC wall time (the sessions run in UTC)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str

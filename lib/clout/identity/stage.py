@@ -17,7 +17,7 @@ from clout import faults
 from clout.config import Settings
 from clout.fs import list_files
 from clout.ingest.adapters.base import malformed, parse_json, read_lines
-from clout.tables import ACCOUNTS, EVENTS, IDENTITY_LINKS, QUARANTINE, TableStore
+from clout.tables import ACCOUNTS, EVENTS, IDENTITY_LINKS, QUARANTINE, TableStore, utc_now
 
 _LINK = T.StructType(
     [
@@ -56,7 +56,7 @@ def link_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dict
     if not files:
         return {"link_rows": 0, "links_accepted": 0, "links_quarantined": 0}
     links = parse_links(read_lines(spark, files), list(settings.networks)).cache()
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = utc_now()
     good = links.where(F.col("reason").isNull()).dropDuplicates(["account_id"])
     merge = (
         store.delta(IDENTITY_LINKS)

@@ -23,7 +23,7 @@ from clout.errors import InputError
 from clout.ingest.adapters import load_adapter, read_raw
 from clout.ingest.adapters.base import CANDIDATE_COLUMNS, read_lines, unparsed
 from clout.ingest.validate import fingerprint, mark_batch_duplicates, with_row_reasons
-from clout.tables import EVENTS, INGEST_COUNTS, INGEST_LOG, QUARANTINE, TableStore
+from clout.tables import EVENTS, INGEST_COUNTS, INGEST_LOG, QUARANTINE, TableStore, utc_now
 
 log = logging.getLogger(__name__)
 MAX_PAYLOAD_CHARS = 65536  # raw payload kept in quarantine; longer ones are cut with a marker
@@ -213,7 +213,7 @@ def ingest(
     against events), write the outcomes (accepted rows to events, quarantined rows with their payloads), and
     log the per-file counts in ``ingest_log``.
     """
-    started = _utcnow()
+    started = utc_now()
     report = IngestReport(f"ingest-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}")
     store = TableStore(spark, settings)
     batch = select_files(spark, settings, store, day, paths, force, report)
@@ -224,19 +224,15 @@ def ingest(
         classified = None
         try:
             classified, report.touched_dates = classify_batch(store, narrow)
-            ingested_at = _utcnow()
+            ingested_at = utc_now()
             write_outcomes(store, classified, batch, report, ingested_at)
             log_counts(store, report, ingested_at)
         finally:
             if classified is not None:
                 classified.unpersist()
             narrow.unpersist()
-    report.seconds = (_utcnow() - started).total_seconds()
+    report.seconds = (utc_now() - started).total_seconds()
     return report
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

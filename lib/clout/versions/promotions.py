@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from clout.config import load_algorithm
 from clout.errors import InputError
-from clout.tables import PROMOTIONS, SCORES, TableStore
+from clout.tables import PROMOTIONS, SCORES, TableStore, utc_now
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def promote(store: TableStore, version: str, effective_from: dt.date | None, rea
         algorithm_version=version,
         effective_from=effective_from,
         previous_version=current_version(store, effective_from),
-        promoted_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        promoted_at=utc_now(),
         promoted_by=by or getpass.getuser(),
         reason=reason.strip(),
     )
