@@ -1,4 +1,4 @@
-"""Exact sums (clout.exact) and the rings' vertex numbering: the same bits whatever the partitioning and row order."""
+"""Exact sums (clout.exact), positions and quantiles (clout.ordering): the same bits whatever the partitioning and row order."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from clout.exact import AMOUNT, FRACTION, exact_sum
-from clout.graph.rings import sorted_numbers
+from clout.ordering import disc_position, exact_quantiles, sorted_numbers
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +56,29 @@ def test_sorted_numbers_are_positions_in_sorted_order_for_any_partitioning(spark
     expected = {id_: n for n, id_ in enumerate(sorted(ids))}
     for frame in (df, df.repartition(13), df.coalesce(1)):
         assert {r.id: r.n for r in sorted_numbers(frame).collect()} == expected
+
+
+def test_exact_quantiles_are_percentile_disc_skipping_nulls_and_nans(spark):
+    rng = random.Random(7)
+    rows = [(float(rng.randint(0, 40)), rng.random() if i % 9 else None) for i in range(3000)] + [(float("nan"), 1.0)]
+    df = spark.createDataFrame(rows, "a double, b double")
+    probes = [0.0, 0.001, 0.25, 0.5, 0.95, 0.999, 1.0]
+    got = exact_quantiles(df, ["a", "b"], probes)
+    for column, values in zip(["a", "b"], got, strict=True):
+        present = df.where(F.col(column).isNotNull() & ~F.isnan(column))
+        oracle = present.agg(*[F.expr(f"percentile_disc({p!r}) WITHIN GROUP (ORDER BY {column})").alias(f"q{i}") for i, p in enumerate(probes)]).first()
+        assert values == [oracle[f"q{i}"] for i in range(len(probes))]
+    assert exact_quantiles(df.where("a < 0"), ["a"], probes) == [[]]
+
+
+def test_exact_quantiles_do_not_follow_the_partitioning_of_a_large_population(spark):
+    # 200,000 values: approxQuantile's sketch at relative error 1e-5 compresses here, and what it keeps depends on
+    # how the values are split between tasks; the exact quantiles are the sorted list's values at the disc positions
+    rng = random.Random(16)
+    values = [rng.lognormvariate(0, 2) for _ in range(200_000)]
+    df = spark.createDataFrame([(v,) for v in values], "x double")
+    probes = [i / 200 for i in range(201)] + [0.999, 0.9999, 0.99999]
+    ordered = sorted(values)
+    expected = [ordered[disc_position(p, len(values))] for p in probes]
+    for frame in (df, df.repartition(7), df.coalesce(1)):
+        assert exact_quantiles(frame, ["x"], probes) == [expected]

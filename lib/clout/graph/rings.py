@@ -32,6 +32,7 @@ from pyspark.sql import functions as F
 
 from clout.config import Algorithm, RingsConf, Settings
 from clout.exact import exact_sum
+from clout.ordering import materialised, sorted_numbers
 from clout.sqltext import snapshot_condition
 from clout.tables import RINGS, TableStore
 
@@ -63,12 +64,12 @@ def reciprocal_ties(pairs: DataFrame, conf: RingsConf) -> DataFrame:
 def candidate_groups(ties: DataFrame, conf: RingsConf) -> DataFrame:
     """(person_id, group): the label GraphFrames label propagation gives each person with a reciprocal tie.
 
-    The vertices are numbered by ``sorted_numbers``, not by GraphFrames: label propagation breaks a tie between
+    The vertices are numbered by ``ordering.sorted_numbers``, not by GraphFrames: label propagation breaks a tie between
     labels (every vertex's first round is all ties) by the labels' numbers, and GraphFrames numbers string ids with
     monotonically_increasing_id after a hash repartition, so the groups found followed spark.sql.shuffle.partitions.
     """
     persons = ties.select(F.col("src").alias("id")).unionByName(ties.select(F.col("dst").alias("id"))).distinct()
-    numbers = _materialised(sorted_numbers(persons))
+    numbers = materialised(sorted_numbers(persons))
     src = numbers.select(F.col("id").alias("src"), F.col("n").alias("src_n"))
     dst = numbers.select(F.col("id").alias("dst"), F.col("n").alias("dst_n"))
     edges = ties.join(src, on="src", how="inner").join(dst, on="dst", how="inner").select(F.col("src_n").alias("src"), F.col("dst_n").alias("dst"))
@@ -76,25 +77,6 @@ def candidate_groups(ties: DataFrame, conf: RingsConf) -> DataFrame:
     labelled = GraphFrame(numbers.select(F.col("n").alias("id")), edges).labelPropagation(maxIter=conf.label_propagation_iterations)
     named = labelled.join(numbers.select(F.col("n").alias("id"), F.col("id").alias("person_id")), on="id", how="inner")
     return named.select("person_id", F.col("label").cast("string").alias("group"))
-
-
-def sorted_numbers(ids: DataFrame) -> DataFrame:
-    """(id, n): each distinct ``id``'s 0-based position in sorted order, the same however the rows are partitioned.
-
-    Distributed: a range repartition puts the ids in sorted runs, one per partition; a partition's first number is
-    the count of ids in the partitions before it (one count per partition reaches the driver), and row_number
-    numbers the ids within their partition. The range bounds come from a sample and may differ between runs; the
-    positions cannot.
-    """
-    ranged = _materialised(ids.select("id").distinct().repartitionByRange("id").withColumn("_part", F.spark_partition_id()))
-    counts = sorted((r["_part"], r["count"]) for r in ranged.groupBy("_part").count().collect())
-    firsts, total = [], 0
-    for part, count in counts:
-        firsts.append((part, total))
-        total += count
-    first_numbers = ids.sparkSession.createDataFrame(firsts, "_part int, _first long")
-    within = F.row_number().over(Window.partitionBy("_part").orderBy("id")) - F.lit(1)
-    return ranged.join(F.broadcast(first_numbers), on="_part", how="inner").select("id", (F.col("_first") + within).alias("n"))
 
 
 def _both_in(members: DataFrame, edges: DataFrame) -> DataFrame:
@@ -174,12 +156,12 @@ def find_rings(reactions: DataFrame, conf: RingsConf) -> DataFrame:
     # Each evidence pass reads its members five times and the pairs three times, and the second pass's members
     # are the first pass's output: left as plans, the final plan holds the reactions' plan dozens of times over
     # (planning it ran the driver out of memory on 400 persons). Each input is cut to a leaf once computed.
-    pairs = _materialised(pair_effort(reactions))
-    ties = _materialised(reciprocal_ties(pairs, conf))
-    groups = _materialised(candidate_groups(ties, conf))
+    pairs = materialised(pair_effort(reactions))
+    ties = materialised(reciprocal_ties(pairs, conf))
+    groups = materialised(candidate_groups(ties, conf))
     first = evidence(groups, pairs, ties)
     # the members of passing groups who belong; the evidence is then taken again without the ones dropped
-    kept = _materialised(first.where(is_ring(conf) & belongs(conf)).select("person_id", "group"))
+    kept = materialised(first.where(is_ring(conf) & belongs(conf)).select("person_id", "group"))
     rings = evidence(kept, pairs, ties).where(is_ring(conf))
     # ring ids number the snapshot's rings in the order of their first member: stable across reruns, and derived from
     # no one's id, so erasing a member leaves nothing of them in the others' rows. One partition holds every ring member
@@ -190,15 +172,6 @@ def find_rings(reactions: DataFrame, conf: RingsConf) -> DataFrame:
         F.format_string("ring-%d", F.col("ring_number")).alias("ring_id"),
         "person_id", *GROUP_EVIDENCE, *MEMBER_EVIDENCE,
     )  # fmt: skip
-
-
-def _materialised(frame: DataFrame) -> DataFrame:
-    """``frame`` computed once and read back through a plan that is a single leaf (see ``find_rings``)."""
-    if frame.sparkSession.sparkContext.getCheckpointDir() is None:
-        # without a checkpoint directory (a bare session), executor storage holds the rows until they are unreferenced
-        return frame.localCheckpoint(eager=True)
-    # the session's checkpoint directory (storage.checkpoint_dir) survives a lost executor
-    return frame.checkpoint(eager=True)
 
 
 def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, reactions: DataFrame) -> dict[str, float]:

@@ -1,7 +1,8 @@
 """Monotone calibration of raw scores to 1..100.
 
-A person's raw score is turned into its percentile p in the population (from approximate quantiles, so no
-single-partition sort), then into a normal quantile z(p), then into ``mean + (p95 - mean) * z / 1.645``.
+A person's raw score is turned into its percentile p in the population (interpolated between exact quantiles at
+fixed probes, found by one distributed sort: no single-partition sort, and the same however the rows are
+partitioned), then into a normal quantile z(p), then into ``mean + (p95 - mean) * z / 1.645``.
 That puts the population mean at ``mean``, the 95th percentile at ``p95``, and the top of a large population
 near 95-100; the map is monotone, so ranks are kept.
 """
@@ -11,10 +12,14 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from clout.ordering import exact_quantiles
+
 # Percentiles at which the raw distribution is sampled: fine in the tail, where the top scores are decided.
 PROBES = sorted(
     {round(i / 200, 6) for i in range(201)} | {round(0.99 + i / 10_000, 6) for i in range(101)} | {round(0.999 + i / 100_000, 6) for i in range(101)}
 )
+
+Knots = list[tuple[float, float]]  # (value, percentile), strictly increasing in value
 
 
 def normal_quantile(p: Column) -> Column:
@@ -41,37 +46,42 @@ def normal_quantile(p: Column) -> Column:
     return F.when(p < low, lower).when(p > 1 - low, upper).otherwise(central)
 
 
-def _knots(df: DataFrame, column: str, rel_error: float) -> list[tuple[float, float]]:
-    """(value, percentile) knots of the distribution of ``column``, strictly increasing in value.
+def knots(reference: DataFrame, columns: list[str]) -> dict[str, Knots]:
+    """Per column, (value, percentile) knots of its distribution in ``reference``, strictly increasing in value.
 
-    Tied values (many people with the same raw value) share the middle of their run. The sketch error must be
-    far below the tail probes (1e-5): a coarser sketch flattens the very top. At most ``len(PROBES)`` knots come
-    to the driver, whatever the population.
+    The values at the probes are exact (``ordering.exact_quantiles``, one sort for all the columns): an
+    approximate sketch followed the partitioning once it compressed, and a coarse one flattens the very top.
+    Tied values (many people with the same raw value) share the middle of their run. At most ``len(PROBES)``
+    knots per column come to the driver, whatever the population.
     """
-    qs = df.approxQuantile(column, PROBES, rel_error)
-    ties: dict[float, list[float]] = {}
-    for prob, value in zip(PROBES, qs, strict=True):
-        ties.setdefault(value, []).append(prob)
-    return sorted((value, sum(probs) / len(probs)) for value, probs in ties.items())
+    out = {}
+    for column, values in zip(columns, exact_quantiles(reference, columns, PROBES), strict=True):
+        ties: dict[float, list[float]] = {}
+        for prob, value in zip(PROBES, values, strict=False):  # no values: no knots
+            ties.setdefault(value, []).append(prob)
+        out[column] = sorted((value, sum(probs) / len(probs)) for value, probs in ties.items())
+    return out
 
 
-def percentile(df: DataFrame, column: str, rel_error: float = 1e-5, n: int | None = None, reference: DataFrame | None = None) -> DataFrame:
+def percentile(df: DataFrame, column: str, n: int | None = None, reference: DataFrame | None = None, column_knots: Knots | None = None) -> DataFrame:
     """Add ``p`` in (0, 1): the interpolated percentile of ``column`` in ``reference`` (default: ``df`` itself).
 
+    ``column_knots``: ``knots(reference, [column])[column]`` when the caller found several columns' knots at once.
     Each value is placed in its interval between two knots by a Bucketizer (a binary search on the JVM), and the
     interval's ends come from a small broadcast table: a constant-size plan whatever the number of knots, where a
     CASE WHEN per knot outgrew Spark's 64 KB code-generation limit and fell back to interpreted evaluation.
     """
     from pyspark.ml.feature import Bucketizer
 
-    knots = _knots(reference if reference is not None else df, column, rel_error)
-    if not knots:  # an empty population: nothing to place
+    if column_knots is None:
+        column_knots = knots(reference if reference is not None else df, [column])[column]
+    if not column_knots:  # an empty population: nothing to place
         return df.withColumn("p", F.lit(0.5))
-    values = [v for v, _ in knots]
+    values = [v for v, _ in column_knots]
     # bucket 0: below the first knot; bucket i (1..k-1): [v_{i-1}, v_i); bucket k: at or above the last knot
-    intervals = [(0.0, values[0], knots[0][1], values[0], knots[0][1])]
-    intervals += [(float(i), knots[i - 1][0], knots[i - 1][1], knots[i][0], knots[i][1]) for i in range(1, len(knots))]
-    intervals += [(float(len(knots)), values[-1], knots[-1][1], values[-1], knots[-1][1])]
+    intervals = [(0.0, values[0], column_knots[0][1], values[0], column_knots[0][1])]
+    intervals += [(float(i), column_knots[i - 1][0], column_knots[i - 1][1], column_knots[i][0], column_knots[i][1]) for i in range(1, len(column_knots))]
+    intervals += [(float(len(column_knots)), values[-1], column_knots[-1][1], values[-1], column_knots[-1][1])]
     spark = df.sparkSession
     table = spark.createDataFrame(intervals, "_bucket double, _v0 double, _p0 double, _v1 double, _p1 double")
     bucketizer = Bucketizer(splits=[float("-inf"), *values, float("inf")], inputCol=column, outputCol="_bucket", handleInvalid="keep")

@@ -29,7 +29,7 @@ from clout.aggregate.stage import ALL_TOPICS
 from clout.config import Algorithm, Settings
 from clout.exact import exact_sum
 from clout.graph.stage import authority_of
-from clout.score.calibrate import percentile, to_scale
+from clout.score.calibrate import knots, percentile, to_scale
 from clout.sqltext import snapshot_condition
 from clout.tables import POSTS_DAILY, SCORES_STAGING, TableStore
 from clout.window import decay, in_window
@@ -186,9 +186,10 @@ def combine(person_parts: DataFrame, algorithm: Algorithm) -> DataFrame:
     total = sum(weights.values())
     calibrated_population = person_parts.where(~F.col("suppressed"))
     population = calibrated_population.count()
+    part_knots = knots(calibrated_population, list(PARTS))  # one sort for every part's knots
     ranked = person_parts
     for part in PARTS:
-        ranked = percentile(ranked, part, n=population, reference=calibrated_population).withColumnRenamed("p", f"p_{part}")
+        ranked = percentile(ranked, part, n=population, column_knots=part_knots[part]).withColumnRenamed("p", f"p_{part}")
     raw = sum(F.col(f"p_{part}") * F.lit(weights[part] / total) for part in PARTS)
     ranked = ranked.withColumn("raw_score", raw)
     ranked = percentile(ranked, "raw_score", n=population, reference=ranked.where(~F.col("suppressed")))
