@@ -6,6 +6,7 @@ corrupted snapshot without touching the published one.
 """
 
 import datetime as dt
+import json
 
 import mlflow
 import pytest
@@ -16,7 +17,21 @@ from clout import cli
 from clout.pipeline import run_daily
 from clout.score import stage as score_stage
 from clout.synth.generator import SynthSpec, generate, n_bots
-from clout.tables import ACCOUNT_RISK, ACCOUNTS, EVENTS, INGEST_LOG, QUARANTINE, SCORE_EXPLANATIONS, SCORES, TableStore
+from clout.tables import (
+    ACCOUNT_RISK,
+    ACCOUNTS,
+    AUTHORITY,
+    DAILY_INTERACTIONS,
+    EVENTS,
+    INGEST_LOG,
+    POSTS_DAILY,
+    QUARANTINE,
+    RINGS,
+    SCORE_EXPLANATIONS,
+    SCORES,
+    SCORES_STAGING,
+    TableStore,
+)
 from conftest import overrides_for, settings_for, with_bot_models
 
 DAY = dt.date(2026, 11, 20)
@@ -131,7 +146,7 @@ def test_explanations_exist_for_the_top(spark, day):
     assert all(r.top_engagers and r.networks and r.summary for r in explained)
 
 
-def test_mlflow_run_records_the_day(day):
+def test_mlflow_run_records_the_day(spark, day):
     settings, _, result = day
     mlflow.set_tracking_uri(settings.tracking_uri())
     run = mlflow.get_run(result.run_id)
@@ -140,6 +155,22 @@ def test_mlflow_run_records_the_day(day):
     assert run.data.metrics["rows_in"] == run.data.metrics["rows_accepted"] + run.data.metrics["rows_quarantined"] + run.data.metrics["rows_already_present"]
     assert run.data.tags["gate.clout_scores"] == "passed" and run.data.tags["gate.clout_scores_calibration"] == "passed"
     assert "delta.scores.version" in run.data.tags
+    # lineage: each table the snapshot read and wrote, as an MLflow dataset with its Delta path and version
+    lineage = {}
+    for item in run.inputs.dataset_inputs:
+        context = {t.key: t.value for t in item.tags}["mlflow.data.context"]
+        lineage[(context, item.dataset.name)] = (item.dataset.source_type, json.loads(item.dataset.source), json.loads(item.dataset.profile))
+    store = TableStore(spark, settings)
+    expected = {("input", s.name): s for s in (EVENTS, ACCOUNTS, DAILY_INTERACTIONS, POSTS_DAILY, ACCOUNT_RISK)}
+    expected |= {("output", s.name): s for s in (AUTHORITY, RINGS, SCORES_STAGING, SCORE_EXPLANATIONS, SCORES)}
+    assert set(lineage) == set(expected)
+    for key, spec in expected.items():
+        source_type, source, profile = lineage[key]
+        assert source_type == "delta_table" and source["path"] == store.path(spec)
+        # MLflow leaves a version 0 out of the source, so the profile carries it too; nothing wrote the inputs
+        # between the score stage and the end of the run, when the versions were tagged
+        version = int(run.data.tags[f"delta.{spec.name}.version"])
+        assert source.get("delta_table_version", 0) == profile["delta_version"] == version <= store.version(spec)
 
 
 def test_scores_current_view_shows_the_published_snapshot(spark, day):

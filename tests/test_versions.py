@@ -117,6 +117,8 @@ def test_backfill_is_one_mlflow_run_with_a_child_per_day(lake, backfilled):
     )
     assert sorted(c.data.tags["snapshot_date"] for c in children) == [d.isoformat() for d in DAYS]
     assert all(c.info.status == "FINISHED" and c.data.tags["algorithm_version"] == "v2" and "persons_scored" in c.data.metrics for c in children)
+    # each day's run names the tables it read and wrote (Delta path and version), next to its parent link
+    assert all({"daily_interactions", "account_risk", "scores"} <= {i.dataset.name for i in c.inputs.dataset_inputs} for c in children)
 
 
 def test_backfill_resumes_and_plans_a_forced_redo(lake, backfilled):

@@ -36,18 +36,28 @@ from clout.tables import (
     ACCOUNT_RISK,
     ACCOUNTS,
     ALL_TABLES,
+    AUTHORITY,
     DAILY_INTERACTIONS,
     EVENTS,
     INGEST_LOG,
     POSTS_DAILY,
     QUARANTINE,
+    RINGS,
+    SCORE_EXPLANATIONS,
     SCORES,
+    SCORES_STAGING,
+    TableSpec,
     TableStore,
 )  # fmt: skip
 from clout.versions.promotions import current_version
 from clout.window import in_window
 
 log = logging.getLogger(__name__)
+
+# A snapshot's lineage in MLflow: the tables its stages read (bots: events, accounts; score: the window's
+# aggregates and posts, the risk bots wrote; explain: the aggregates) and the tables it writes.
+SNAPSHOT_INPUTS = (EVENTS, ACCOUNTS, DAILY_INTERACTIONS, POSTS_DAILY, ACCOUNT_RISK)
+SNAPSHOT_OUTPUTS = (AUTHORITY, RINGS, SCORES_STAGING, SCORE_EXPLANATIONS, SCORES)
 
 
 class QualityGateFailed(RuntimeError):
@@ -137,6 +147,7 @@ def compute_snapshot(
     store = TableStore(spark, settings)
     if risk == "compute" or not has_risk(store, day):
         result.metrics.update(timed("bots", lambda: score_accounts(spark, settings, day)))
+    inputs = table_datasets(store, SNAPSHOT_INPUTS)  # the versions the score and explain stages read
     result.metrics.update(timed("score", lambda: score_snapshot(spark, settings, algorithm, day)))
     staged = staged_scores(spark, settings, algorithm.version, day)
     if settings.quality.enabled:
@@ -154,11 +165,19 @@ def compute_snapshot(
         version = store.version(spec)
         if version is not None:
             mlflow.set_tag(f"delta.{spec.name}.version", str(version))
+    tracking.log_tables(inputs, "input")
+    tracking.log_tables(table_datasets(store, SNAPSHOT_OUTPUTS), "output")
     scores = store.read(SCORES).where(score_stage.snapshot_rows(day, algorithm.version))
     tracking.log_histogram(scores, f"Clout scores {day.isoformat()} ({algorithm.version})")
     tracking.log_json("config/settings.json", settings.model_dump(mode="json"))
     tracking.log_json("config/algorithm.json", algorithm.model_dump(mode="json"))
     tracking.log_json("top100.json", {"top": tracking.top(scores, 100)})
+
+
+def table_datasets(store: TableStore, specs: tuple[TableSpec, ...]) -> list:
+    """Each existing table of ``specs`` as an MLflow dataset at its current Delta version (nothing is read)."""
+    found = ((spec, store.version(spec)) for spec in specs)
+    return [tracking.table_dataset(store.read(spec), spec.name, store.path(spec), version) for spec, version in found if version is not None]
 
 
 def refresh_other_versions(spark: SparkSession, settings: Settings, algorithm: Algorithm, days: list[dt.date]) -> int:
