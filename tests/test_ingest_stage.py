@@ -180,3 +180,42 @@ def test_forget_erases_a_person_everywhere_including_history(spark, lake, first_
     text = " ".join(str(v) for r in logged for v in r)
     assert "alice" not in text and "t2_a" not in text and "twitter:11" not in text
     assert forget(spark, lake, person, retain_hours=0) == {}  # a second request finds nothing left
+
+
+def test_a_forgotten_person_stays_out_when_the_files_are_ingested_again(spark, lake, first_run):
+    """After the erasure above: alice's ids are on the suppression list, hashed, and ingest keeps her out."""
+    from clout import suppression
+    from clout.erasure import person_accounts
+    from clout.tables import IDENTITY_LINKS, SUPPRESSIONS
+
+    store = TableStore(spark, lake)
+    ids = ["person:alice", "reddit:t2_a", "twitter:11"]
+    listed = store.read(SUPPRESSIONS).collect()
+    assert sorted((r.kind, r.source) for r in listed) == [("account", "forget"), ("account", "forget"), ("person", "forget")]
+    assert all(suppression.is_listed(store, i) for i in ids) and not suppression.is_listed(store, "twitter:12")
+    text = " ".join(str(v) for r in listed for v in r)
+    assert not any(i in text for i in [*ids, "alice", "t2_a"])  # no id in clear
+    mentions = F.col("actor_account").isin(*ids) | F.col("target_account").isin(*ids)
+    assert store.read(EVENTS).where(mentions).count() == 0
+
+    again = ingest(spark, lake, DAY, now=NOW, force=True)  # the same landing files, read again
+    link_accounts(spark, lake, DAY)
+    update_accounts(spark, lake, [DAY])
+
+    assert again.reconciled and again.total("accepted") == 0  # everyone else's rows are already present
+    opted_out = again.reasons["opted_out"]
+    assert opted_out > 0
+    assert store.read(EVENTS).where(mentions).count() == 0
+    assert person_accounts(store, "person:alice") == []
+    assert store.read(IDENTITY_LINKS).where(F.col("account_id").isin(*ids)).count() == 0
+    # quarantined with nothing that names her: no payload, no event id, no detail
+    kept = store.read(QUARANTINE).where(F.col("reason") == "opted_out").collect()
+    assert len(kept) == opted_out + 2  # + the two accounts of her identity link record
+    assert all(r.raw_payload is None and r.event_id is None for r in kept)
+    assert all(r.detail is None for r in kept if not r.run_id.startswith("identity-"))
+
+    # opting back in: the same files bring her events back, exactly the rows that were kept out
+    assert suppression.remove(store, ids) == 3 and not store.read(SUPPRESSIONS).count()
+    back = ingest(spark, lake, DAY, now=NOW, force=True)
+    assert back.reconciled and "opted_out" not in back.reasons
+    assert 0 < back.total("accepted") == store.read(EVENTS).where(mentions).count() <= opted_out

@@ -9,7 +9,7 @@ from clout.cli import main
 from clout.config import ConfigError, load_algorithm, load_settings
 from clout.errors import InputError
 from clout.sqltext import date_literal, identifier, path_literal, snapshot_condition, string_literal
-from conftest import overrides_for
+from conftest import overrides_for, settings_for
 
 INJECTIONS = ["x' OR '1'='1", "v1'; DROP TABLE scores; --", "; DROP TABLE events", "v1 OR 1=1", "../../etc/passwd", "", "a\nb"]
 
@@ -95,3 +95,26 @@ def test_an_injected_algorithm_version_on_the_command_line_is_refused(test_root,
     assert _cli(test_root, "validate", "higgs", "--path", "/nonexistent", "--algorithm", "v1' OR '1'='1") == 2
     assert "algorithm version" in capsys.readouterr().err
     assert _nothing_written(test_root)
+
+
+@pytest.mark.parametrize("value", ["x' OR '1'='1", "twitter:11; DROP TABLE suppressions", "nosuch:11", "11"])
+def test_optout_and_optin_refuse_an_id_that_is_not_one(test_root, capsys, value):
+    for command in ("optout", "optin"):
+        assert _cli(test_root, command, value) == 2
+        err = capsys.readouterr().err
+        assert f"{command}: " in err and repr(value) in err
+    assert _nothing_written(test_root)
+
+
+def test_optout_lists_an_account_hashed_and_optin_takes_it_off(spark, tmp_path, capsys):
+    from clout import suppression
+    from clout.tables import SUPPRESSIONS, TableStore
+
+    store = TableStore(spark, settings_for(tmp_path, "inputs"))  # where _cli puts its tables
+    assert _cli(tmp_path, "optout", "twitter:99", "mastodon:ann@example.social") == 0
+    assert "optout: 2 of 2 ids added" in capsys.readouterr().out
+    assert suppression.is_listed(store, "twitter:99") and suppression.is_listed(store, "mastodon:ann@example.social")
+    assert "ann" not in " ".join(str(v) for r in store.read(SUPPRESSIONS).collect() for v in r)
+    assert _cli(tmp_path, "optout", "twitter:99") == 0 and "optout: 0 of 1 ids added" in capsys.readouterr().out
+    assert _cli(tmp_path, "optin", "twitter:99") == 0 and "optin: 1 of 1 ids taken off" in capsys.readouterr().out
+    assert not suppression.is_listed(store, "twitter:99") and suppression.is_listed(store, "mastodon:ann@example.social")

@@ -126,6 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--request-id", default=None, help="the erasure request's id, kept in erasure_log (default: generated)")
     p.add_argument("--retain-hours", type=float, default=None, help="VACUUM retention for this erasure (default: each table's retention policy)")
 
+    p = sub.add_parser(
+        "optout",
+        help="keep accounts or persons out of every later ingest and identity link (hashed in `suppressions`); "
+        "their rows already stored stay until `clout forget`",
+    )
+    p.add_argument("ids", nargs="+", help="account ids (twitter:11) or person ids (person:p3; the person's known accounts are listed too)")
+    p.add_argument("--request-id", default=None, help="the request's id, kept with the keys (default: generated)")
+
+    p = sub.add_parser("optin", help="take accounts or persons off the suppression list (their landing files come back with ingest --force)")
+    p.add_argument("ids", nargs="+", help="account ids or person ids (a person id also takes the person's known accounts off)")
+
     p = sub.add_parser("explain", help="why a person's score is what it is: parts, networks, topics, top engagers, bots, change")
     p.add_argument("person", help="person id (e.g. person:p3), or an unlinked account id (e.g. twitter:11)")
     p.add_argument("--date", type=_date, default=None, help="snapshot date (default: the latest snapshot that holds the person)")
@@ -340,6 +351,49 @@ def cmd_forget(args, settings) -> int:
     return 0
 
 
+def _listed_ids(args, settings, command: str) -> tuple[object, list[str]] | None:
+    """The ids named, each checked, with the known accounts of the persons among them; None after an error message."""
+    from clout.erasure import person_accounts
+    from clout.suppression import invalid_id
+    from clout.tables import TableStore
+
+    for named in args.ids:
+        problem = invalid_id(named, list(settings.networks))
+        if problem:
+            print(f"{command}: {problem}", file=sys.stderr)
+            return None
+    spark = _session(settings, command)
+    store = TableStore(spark, settings)
+    ids = sorted({x for named in args.ids for x in [named, *person_accounts(store, named)]})
+    return store, ids
+
+
+def cmd_optout(args, settings) -> int:
+    import uuid
+
+    from clout.suppression import add
+
+    found = _listed_ids(args, settings, "optout")
+    if found is None:
+        return 2
+    store, ids = found
+    added = add(store, ids, "optout", args.request_id or f"optout-{uuid.uuid4().hex}")
+    print(f"optout: {added} of {len(ids)} ids added to the suppression list ({len(ids) - added} were on it); rows already stored stay until clout forget")
+    return 0
+
+
+def cmd_optin(args, settings) -> int:
+    from clout.suppression import remove
+
+    found = _listed_ids(args, settings, "optin")
+    if found is None:
+        return 2
+    store, ids = found
+    removed = remove(store, ids)
+    print(f"optin: {removed} of {len(ids)} ids taken off the suppression list; ingest --force brings their landing files back")
+    return 0
+
+
 def cmd_explain(args, settings) -> int:
     """Exit 0 with the explanation, or with "not scored" for a known person; 1 for an unknown person; 2 for a malformed request."""
     from clout.explain.show import explain_person, invalid_request
@@ -423,6 +477,8 @@ COMMANDS = {
     "serve-sql": cmd_serve_sql,
     "tables": cmd_tables,
     "forget": cmd_forget,
+    "optout": cmd_optout,
+    "optin": cmd_optin,
     "explain": cmd_explain,
     "demo": cmd_demo,
     "validate": cmd_validate,
@@ -430,7 +486,7 @@ COMMANDS = {
 
 
 # commands that can create or move tables: the catalog is brought up to date as they end
-WRITERS = {"daily", "backfill", "promote", "ingest", "bots", "forget", "demo"}
+WRITERS = {"daily", "backfill", "promote", "ingest", "bots", "forget", "optout", "optin", "demo"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,6 +70,7 @@ class IngestConf(_Strict):
     max_field_chars: int = Field(gt=0)
     max_future_minutes: int = Field(ge=0)
     fail_on_quarantine_ratio: float = Field(ge=0, le=1)
+    suppression_salt: str = Field(min_length=1)
 
 
 class QualityConf(_Strict):

@@ -13,6 +13,9 @@ Quarantined records have no account columns; a record is erased when its network
 its raw payload or event id holds one of their native ids as a whole token (both parts of a ``user@host``
 id). That may erase a few more quarantined lines than strictly needed.
 
+The person id and account ids go on the suppression list (``clout.suppression``, hashed): ingest and identity
+linking keep them out from then on, so re-ingesting the landing files does not bring the person back.
+
 ``erasure_log`` keeps one row per table changed: a request id, the time, the rows removed and the Delta
 versions. It holds no person or account id. Landing files and MLflow artifacts (top-100 lists) are outside
 the tables and are not touched here.
@@ -27,6 +30,7 @@ import uuid
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
+from clout import suppression
 from clout.config import Settings
 from clout.tables import (
     ACCOUNT_RISK,
@@ -174,6 +178,8 @@ def forget(spark: SparkSession, settings: Settings, person_id: str, request_id: 
             log_rows.append((request_id, erased_at, spec.name, rows, before, after, None if retain_hours is None else float(retain_hours)))
     if log_rows:
         store.append(ERASURE_LOG, spark.createDataFrame(log_rows, ERASURE_LOG.schema))
+    # hashed, so that ingesting the same landing files again does not bring the person back (clout.suppression)
+    suppression.add(store, [person_id, *accounts], "forget", request_id)
     log.info("forget %s: %d accounts, rows removed %s", request_id, len(accounts), removed)
     return removed
 

@@ -313,9 +313,22 @@ ERASURE_LOG = TableSpec(
     description="one row per table an erasure changed; no person or account ids",
 )
 
+SUPPRESSIONS = TableSpec(
+    "suppressions",
+    _s(
+        ("key", STR, False),  # sha256 of the salt (ingest.suppression_salt) and the id: no id is kept in clear
+        ("kind", STR, False),  # account | person
+        ("source", STR, False),  # forget | optout
+        ("request_id", STR, False),
+        ("recorded_at", TS, False),
+    ),
+    keys=("key",),
+    description="hashed ids of erased and opted-out accounts and persons: ingest and identity linking keep them out",
+)
+
 ALL_TABLES = (
     EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, RINGS, SCORES_STAGING, SCORES,
-    SCORE_EXPLANATIONS, ACCOUNT_RISK, PROMOTIONS, ERASURE_LOG,
+    SCORE_EXPLANATIONS, ACCOUNT_RISK, PROMOTIONS, ERASURE_LOG, SUPPRESSIONS,
 )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from clout import faults
+from clout import faults, suppression
 from clout.config import Settings
 from clout.fs import list_files
 from clout.ingest.adapters.base import malformed, parse_json, read_lines
@@ -55,7 +55,10 @@ def link_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dict
     files = [p for p, _, _ in list_files(spark, settings.landing_path("identity", day))]
     if not files:
         return {"link_rows": 0, "links_accepted": 0, "links_quarantined": 0}
-    links = parse_links(read_lines(spark, files), list(settings.networks)).cache()
+    parsed = parse_links(read_lines(spark, files), list(settings.networks))
+    # a record that names a listed (erased or opted-out) account or person would link them again: kept out
+    listed = suppression.mark(parsed, suppression.listed_keys(store), settings.ingest.suppression_salt, ["account_id", "person_id"])
+    links = listed.withColumn("reason", F.when(F.col("opted_out"), F.lit(suppression.REASON)).otherwise(F.col("reason"))).drop("opted_out").cache()
     now = utc_now()
     good = links.where(F.col("reason").isNull()).dropDuplicates(["account_id"])
     merge = (
@@ -80,7 +83,7 @@ def link_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dict
             F.lit("identity link record").alias("detail"),
             F.lit(None).cast("string").alias("event_id"),
             F.lit(None).cast("date").alias("event_date"),
-            "raw_payload",
+            F.when(F.col("reason") != F.lit(suppression.REASON), F.col("raw_payload")).alias("raw_payload"),  # nothing that names them
             F.lit(now.date()).alias("ingest_date"),
             F.lit(now).cast("timestamp").alias("ingested_at"),
             F.lit(f"identity-{day.isoformat()}").alias("run_id"),

@@ -17,16 +17,17 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from clout import fs
+from clout import fs, suppression
 from clout.config import Settings
 from clout.errors import InputError
 from clout.ingest.adapters import load_adapter, read_raw
 from clout.ingest.adapters.base import CANDIDATE_COLUMNS, read_lines, unparsed
-from clout.ingest.validate import fingerprint, mark_batch_duplicates, with_row_reasons
+from clout.ingest.validate import fingerprint, mark_batch_duplicates, with_opt_outs, with_row_reasons
 from clout.tables import EVENTS, INGEST_COUNTS, INGEST_LOG, QUARANTINE, TableStore, utc_now
 
 log = logging.getLogger(__name__)
 MAX_PAYLOAD_CHARS = 65536  # raw payload kept in quarantine; longer ones are cut with a marker
+SUPPRESSED_BY = ["actor_account", "target_account"]  # an event naming a listed account either way is kept out
 
 
 @dataclass
@@ -184,15 +185,17 @@ def quarantine_rows(classified: DataFrame, raw: DataFrame, run_id: str, ingested
     qid = F.sha2(
         F.concat_ws("\u0001", "source_file", "reason", F.coalesce("event_id", F.lit("")), "raw_payload", F.row_number().over(same).cast("string")), 256
     )
+    # an opted-out row keeps nothing that could name the person: no payload, no event id (ids embed handles)
+    kept = F.col("reason") != F.lit(suppression.REASON)
     return restored.select(
         qid.alias("quarantine_id"),
         "network",
         "source_file",
         "reason",
         "detail",
-        "event_id",
+        F.when(kept, F.col("event_id")).alias("event_id"),
         "event_date",
-        payload.alias("raw_payload"),
+        F.when(kept, payload).alias("raw_payload"),
         F.lit(ingested_at.date()).alias("ingest_date"),
         F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
         F.lit(run_id).alias("run_id"),
@@ -249,7 +252,10 @@ def checked_rows(spark: SparkSession, settings: Settings, batch: Batch, now: dt.
     """The batch's candidate rows with their first failing row check (``reason``), persisted; the caller unpersists."""
     founded = {name: n.founded for name, n in settings.networks.items()}
     limits = settings.ingest
-    checked = with_row_reasons(_candidates(spark, settings, batch.files, batch.unknown), founded, now, limits.max_future_minutes, limits.max_field_chars)
+    candidates = suppression.mark(
+        _candidates(spark, settings, batch.files, batch.unknown), suppression.listed_keys(TableStore(spark, settings)), limits.suppression_salt, SUPPRESSED_BY
+    )
+    checked = with_opt_outs(with_row_reasons(candidates, founded, now, limits.max_future_minutes, limits.max_field_chars))
     # Parsed once, without the payload (most of a row's bytes): the dedupe, the id lookup, the writes and the
     # counts all read this cache. Quarantined rows get their payload back by fingerprint at the end.
     return checked.drop("raw_payload").persist(StorageLevel.MEMORY_AND_DISK)

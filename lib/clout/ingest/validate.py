@@ -16,6 +16,7 @@ from clout.ingest.actions import ACTIONS, REACTIONS, TARGETED
 # Reasons, in the order they are checked. Adapters may set any of the first group as parse_error.
 ADAPTER_REASONS = ("malformed_record", "wrong_type", "unknown_action", "no_events", "unknown_network")
 REASONS = (
+    "opted_out",  # an erased or opted-out account (clout.suppression): checked before anything, it wins over every reason
     *ADAPTER_REASONS,
     "missing_id",
     "missing_timestamp",
@@ -79,6 +80,17 @@ def with_row_reasons(
         .withColumn("reason", reason)
         .withColumn("detail", detail)
         .select("*", *fingerprint(F.col("raw_payload")))
+    )
+
+
+def with_opt_outs(checked: DataFrame) -> DataFrame:
+    """Rows whose ``opted_out`` is true (``suppression.mark``) get reason ``opted_out`` whatever else failed, and
+    no detail: the first rule, so a listed person's line is never kept for another reason with its payload."""
+    opted_out = F.col("opted_out")
+    return (
+        checked.withColumn("reason", F.when(opted_out, F.lit("opted_out")).otherwise(F.col("reason")))
+        .withColumn("detail", F.when(opted_out, F.lit(None).cast("string")).otherwise(F.col("detail")))
+        .drop("opted_out")
     )
 
 
