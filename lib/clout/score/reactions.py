@@ -51,6 +51,9 @@ def window_reactions(daily: DataFrame, risk: DataFrame, snapshot_date: dt.date, 
     )  # fmt: skip
 
 
+MAX_BROADCAST_RING_MEMBERS = 2_000_000
+
+
 def discount_rings(reactions: DataFrame, members: DataFrame, algorithm: Algorithm) -> DataFrame:
     """``reactions`` with a reaction between two members of one ring (``members``: person_id, ring_id, as in the
     ``rings`` table) weighing ``rings.reaction_weight``: its ``bot_weight`` (which reach counts) and ``effort``
@@ -60,8 +63,12 @@ def discount_rings(reactions: DataFrame, members: DataFrame, algorithm: Algorith
         return reactions
     actor_ring = members.select(F.col("person_id").alias("actor_person"), F.col("ring_id").alias("actor_ring"))
     target_ring = members.select(F.col("person_id").alias("target_person"), F.col("ring_id").alias("target_ring"))
-    # rings are few and small beside the reactions: broadcast them instead of shuffling every reaction twice
-    joined = reactions.join(F.broadcast(actor_ring), on="actor_person", how="left").join(F.broadcast(target_ring), on="target_person", how="left")
+    # rings are usually few and small beside the reactions: broadcast them instead of shuffling every reaction
+    # twice. Their number grows with the population, though, and a broadcast is built on the driver: past
+    # MAX_BROADCAST_RING_MEMBERS the joins shuffle instead.
+    small = members.count() <= MAX_BROADCAST_RING_MEMBERS
+    actor_ring, target_ring = (F.broadcast(actor_ring), F.broadcast(target_ring)) if small else (actor_ring, target_ring)
+    joined = reactions.join(actor_ring, on="actor_person", how="left").join(target_ring, on="target_person", how="left")
     inside_one_ring = F.coalesce(F.col("actor_ring") == F.col("target_ring"), F.lit(False))
     ring_weight = F.when(inside_one_ring, F.lit(algorithm.rings.reaction_weight)).otherwise(F.lit(1.0))
     return joined.select(
