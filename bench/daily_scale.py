@@ -15,7 +15,7 @@ the exponents come out well below 1: only large sizes say whether the job is lin
 
 The bots stage needs a champion behaviour model. A store without one would train it inside the first daily run
 and time the training as part of that size's bots stage; here it is trained (or found) before the first size
-and not timed, by default on the small generated days the tests use (tests/conftest.py's SMALL_BOT_TRAINING),
+and not timed, by default on the small generated days the tests use (clout.synth.presets.SMALL_BOT_TRAINING),
 so that training does not dominate. Each run's bots stage then loads the champion and scores the day.
 
 With ``--root`` the generated days stay there, keyed by size, persons and seed, and a rerun reuses them (and the
@@ -55,18 +55,10 @@ from clout.config import load_settings
 from clout.pipeline import run_daily
 from clout.session import build_session
 from clout.synth.generator import SynthSpec, generate
+from clout.synth.presets import SMALL_BOT_TRAINING
 
 DAY = dt.date(2026, 11, 20)
 NOW = dt.datetime(2026, 11, 21, 6, 0)  # the day's job runs the next morning: no event is in the future
-# The same small training days as tests/conftest.py's SMALL_BOT_TRAINING (kept in step by hand: the bench does not
-# import the test suite): two 20,000-event days on three networks, a small forest.
-SMALL_BOT_TRAINING = [
-    "bots.training.days=[{date: 2026-11-02, events: 20000, persons: 250, bot_permille: 40, bot_event_share: 0.04, seed: 101},"
-    " {date: 2026-11-03, events: 20000, persons: 800, bot_permille: 15, bot_event_share: 0.04, seed: 102}]",
-    "bots.training.networks=[twitter, mastodon, instagram]",
-    "bots.classifier.folds=3",
-    "bots.classifier.num_trees=40",
-]
 TARGET_EXPONENT = 1.1
 # counts of the run worth printing beside its times (DailyResult.metrics keys)
 COUNTS = (("rows_accepted", "events stored"), ("accounts_updated", "accounts"), ("persons_scored", "persons scored"), ("graph_edges", "graph edges"))

@@ -13,6 +13,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 from clout.config import load_settings
 from clout.session import build_session
+from clout.synth.presets import SMALL_BOT_TRAINING
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO.parent / "shared" / "datasets"
@@ -59,16 +60,6 @@ def edited_v1(tmp_path: Path, old: str, new: str):
 @pytest.fixture(scope="session")
 def settings(test_root):
     return settings_for(test_root, "shared")
-
-
-# small generated training days for the bot models (the daily run trains them on a store without a champion)
-SMALL_BOT_TRAINING = [
-    "bots.training.days=[{date: 2026-11-02, events: 20000, persons: 250, bot_permille: 40, bot_event_share: 0.04, seed: 101},"
-    " {date: 2026-11-03, events: 20000, persons: 800, bot_permille: 15, bot_event_share: 0.04, seed: 102}]",
-    "bots.training.networks=[twitter, mastodon, instagram]",
-    "bots.classifier.folds=3",
-    "bots.classifier.num_trees=40",
-]
 
 
 def with_bot_models(root: Path, name: str, extra: list[str] | None = None) -> list[str]:

@@ -35,8 +35,9 @@ from checksums import checksum, day_checksums
 from clout import faults
 from clout.pipeline import run_daily
 from clout.synth.generator import SynthSpec, generate
+from clout.synth.presets import SMALL_BOT_TRAINING
 from clout.tables import EVENTS, INGEST_LOG, QUARANTINE, SCORES, TableStore
-from conftest import REPO, SMALL_BOT_TRAINING, overrides_for, settings_for
+from conftest import REPO, overrides_for, settings_for
 
 DAY = dt.date(2026, 11, 20)
 SPEC = SynthSpec(day=DAY, events=3000, persons=300, networks=("twitter", "mastodon", "instagram"))
