@@ -111,10 +111,7 @@ def _erase(store: TableStore, spec: TableSpec, condition: Column, person_id: str
     table = store.delta(spec)
     before = store.version(spec)
     table.delete(condition)
-    if store.version(spec) == before:
-        return 0, 0
-    metrics = table.history(1).select("operationMetrics").first()[0] or {}
-    return int(metrics.get("numDeletedRows", "0")), 0
+    return int(store.metrics_since(spec, before).get("numDeletedRows", "0")), 0
 
 
 def _erase_explanations(store: TableStore, condition: Column, person_id: str) -> tuple[int, int]:
@@ -149,9 +146,7 @@ def _erase_explanations(store: TableStore, condition: Column, person_id: str) ->
         )
         .execute()
     )
-    if store.version(SCORE_EXPLANATIONS) == version_before:
-        return 0, 0
-    metrics = table.history(1).select("operationMetrics").first()[0] or {}
+    metrics = store.metrics_since(SCORE_EXPLANATIONS, version_before)
     return int(metrics.get("numTargetRowsDeleted", "0")), int(metrics.get("numTargetRowsUpdated", "0"))
 
 

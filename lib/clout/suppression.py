@@ -68,10 +68,7 @@ def add(store: TableStore, ids: list[str], source: str, request_id: str) -> int:
     )
     before = store.version(SUPPRESSIONS)
     store.insert_new(SUPPRESSIONS, listed, ["key"])
-    if store.version(SUPPRESSIONS) == before:
-        return 0
-    metrics = store.delta(SUPPRESSIONS).history(1).select("operationMetrics").first()[0] or {}
-    return int(metrics.get("numTargetRowsInserted", metrics.get("numOutputRows", "0")))
+    return int(store.metrics_since(SUPPRESSIONS, before).get("numTargetRowsInserted", "0"))
 
 
 def remove(store: TableStore, ids: list[str]) -> int:
@@ -83,10 +80,7 @@ def remove(store: TableStore, ids: list[str]) -> int:
     wanted = [r.key for r in keys.collect()]  # one key per id named on the command line
     before = store.version(SUPPRESSIONS)
     store.delta(SUPPRESSIONS).delete(F.col("key").isin(*wanted))
-    if store.version(SUPPRESSIONS) == before:
-        return 0
-    metrics = store.delta(SUPPRESSIONS).history(1).select("operationMetrics").first()[0] or {}
-    return int(metrics.get("numDeletedRows", "0"))
+    return int(store.metrics_since(SUPPRESSIONS, before).get("numDeletedRows", "0"))
 
 
 def is_listed(store: TableStore, identifier: str) -> bool:
@@ -107,6 +101,17 @@ def listed_keys(store: TableStore) -> DataFrame | None:
     if count == 0:
         return None
     return F.broadcast(keys) if count <= MAX_BROADCAST_KEYS else keys
+
+
+def reason_first() -> Column:
+    """``reason`` with ``opted_out`` winning over whatever else failed (after ``mark``): the first rule, so a
+    listed person's line is never kept for another reason, with its payload."""
+    return F.when(F.col("opted_out"), F.lit(REASON)).otherwise(F.col("reason"))
+
+
+def unless_opted_out(value: Column) -> Column:
+    """``value``, or null on a row whose ``reason`` is ``opted_out``: what a quarantined row keeps must not name them."""
+    return F.when(~F.col("reason").eqNullSafe(REASON), value)
 
 
 def mark(frame: DataFrame, keys: DataFrame | None, salt: str, columns: list[str]) -> DataFrame:

@@ -379,6 +379,14 @@ class TableStore:
             return None
         return int(self.delta(spec).history(1).select("version").first()[0])
 
+    def metrics_since(self, spec: TableSpec, before: int | None) -> dict[str, str]:
+        """The operation metrics of the table's latest commit (``numDeletedRows``, ``numTargetRowsInserted``, ...), or
+        {} when its version is still ``before``: a DELETE or MERGE that matched nothing commits nothing."""
+        latest = self.delta(spec).history(1).select("version", "operationMetrics").first()
+        if latest is None or int(latest["version"]) == before:
+            return {}
+        return latest["operationMetrics"] or {}
+
     def partition_dates(
         self, spec: TableSpec, column: str, start: dt.date | None = None, end: dt.date | None = None, version: str | None = None
     ) -> list[dt.date]:

@@ -58,7 +58,7 @@ def link_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dict
     parsed = parse_links(read_lines(spark, files), list(settings.networks))
     # a record that names a listed (erased or opted-out) account or person would link them again: kept out
     listed = suppression.mark(parsed, suppression.listed_keys(store), settings.ingest.suppression_salt, ["account_id", "person_id"])
-    links = listed.withColumn("reason", F.when(F.col("opted_out"), F.lit(suppression.REASON)).otherwise(F.col("reason"))).drop("opted_out").cache()
+    links = listed.withColumn("reason", suppression.reason_first()).drop("opted_out").cache()
     now = utc_now()
     good = links.where(F.col("reason").isNull()).dropDuplicates(["account_id"])
     merge = (
@@ -83,7 +83,7 @@ def link_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dict
             F.lit("identity link record").alias("detail"),
             F.lit(None).cast("string").alias("event_id"),
             F.lit(None).cast("date").alias("event_date"),
-            F.when(F.col("reason") != F.lit(suppression.REASON), F.col("raw_payload")).alias("raw_payload"),  # nothing that names them
+            suppression.unless_opted_out(F.col("raw_payload")).alias("raw_payload"),
             F.lit(now.date()).alias("ingest_date"),
             F.lit(now).cast("timestamp").alias("ingested_at"),
             F.lit(f"identity-{day.isoformat()}").alias("run_id"),

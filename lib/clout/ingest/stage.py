@@ -186,16 +186,15 @@ def quarantine_rows(classified: DataFrame, raw: DataFrame, run_id: str, ingested
         F.concat_ws("\u0001", "source_file", "reason", F.coalesce("event_id", F.lit("")), "raw_payload", F.row_number().over(same).cast("string")), 256
     )
     # an opted-out row keeps nothing that could name the person: no payload, no event id (ids embed handles)
-    kept = F.col("reason") != F.lit(suppression.REASON)
     return restored.select(
         qid.alias("quarantine_id"),
         "network",
         "source_file",
         "reason",
         "detail",
-        F.when(kept, F.col("event_id")).alias("event_id"),
+        suppression.unless_opted_out(F.col("event_id")).alias("event_id"),
         "event_date",
-        F.when(kept, payload).alias("raw_payload"),
+        suppression.unless_opted_out(payload).alias("raw_payload"),
         F.lit(ingested_at.date()).alias("ingest_date"),
         F.lit(ingested_at).cast("timestamp").alias("ingested_at"),
         F.lit(run_id).alias("run_id"),
@@ -223,7 +222,7 @@ def ingest(
     if not batch.all:
         log.info("ingest: nothing new to ingest (%d files already ingested)", len(report.skipped_files))
     else:
-        narrow = checked_rows(spark, settings, batch, now or started)
+        narrow = checked_rows(store, batch, now or started)
         classified = None
         try:
             classified, report.touched_dates = classify_batch(store, narrow)
@@ -248,12 +247,13 @@ class Batch:
         return self.files + self.unknown
 
 
-def checked_rows(spark: SparkSession, settings: Settings, batch: Batch, now: dt.datetime) -> DataFrame:
+def checked_rows(store: TableStore, batch: Batch, now: dt.datetime) -> DataFrame:
     """The batch's candidate rows with their first failing row check (``reason``), persisted; the caller unpersists."""
+    settings = store.settings
     founded = {name: n.founded for name, n in settings.networks.items()}
     limits = settings.ingest
     candidates = suppression.mark(
-        _candidates(spark, settings, batch.files, batch.unknown), suppression.listed_keys(TableStore(spark, settings)), limits.suppression_salt, SUPPRESSED_BY
+        _candidates(store.spark, settings, batch.files, batch.unknown), suppression.listed_keys(store), limits.suppression_salt, SUPPRESSED_BY
     )
     checked = with_opt_outs(with_row_reasons(candidates, founded, now, limits.max_future_minutes, limits.max_field_chars))
     # Parsed once, without the payload (most of a row's bytes): the dedupe, the id lookup, the writes and the

@@ -11,12 +11,13 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from clout import suppression
 from clout.ingest.actions import ACTIONS, REACTIONS, TARGETED
 
 # Reasons, in the order they are checked. Adapters may set any of the first group as parse_error.
 ADAPTER_REASONS = ("malformed_record", "wrong_type", "unknown_action", "no_events", "unknown_network")
 REASONS = (
-    "opted_out",  # an erased or opted-out account (clout.suppression): checked before anything, it wins over every reason
+    suppression.REASON,  # an erased or opted-out account (clout.suppression): checked before anything, it wins over every reason
     *ADAPTER_REASONS,
     "missing_id",
     "missing_timestamp",
@@ -85,13 +86,8 @@ def with_row_reasons(
 
 def with_opt_outs(checked: DataFrame) -> DataFrame:
     """Rows whose ``opted_out`` is true (``suppression.mark``) get reason ``opted_out`` whatever else failed, and
-    no detail: the first rule, so a listed person's line is never kept for another reason with its payload."""
-    opted_out = F.col("opted_out")
-    return (
-        checked.withColumn("reason", F.when(opted_out, F.lit("opted_out")).otherwise(F.col("reason")))
-        .withColumn("detail", F.when(opted_out, F.lit(None).cast("string")).otherwise(F.col("detail")))
-        .drop("opted_out")
-    )
+    no detail (``suppression.reason_first``)."""
+    return checked.withColumn("reason", suppression.reason_first()).withColumn("detail", suppression.unless_opted_out(F.col("detail"))).drop("opted_out")
 
 
 def fingerprint(payload: Column) -> list[Column]:
