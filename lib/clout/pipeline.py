@@ -147,7 +147,7 @@ def compute_snapshot(
     store = TableStore(spark, settings)
     if risk == "compute" or not has_risk(store, day):
         result.metrics.update(timed("bots", lambda: score_accounts(spark, settings, day)))
-    inputs = table_datasets(store, SNAPSHOT_INPUTS)  # the versions the score and explain stages read
+    inputs = table_datasets(store, [(spec, store.version(spec)) for spec in SNAPSHOT_INPUTS])  # the versions score and explain read
     result.metrics.update(timed("score", lambda: score_snapshot(spark, settings, algorithm, day)))
     staged = staged_scores(spark, settings, algorithm.version, day)
     if settings.quality.enabled:
@@ -161,12 +161,12 @@ def compute_snapshot(
     result.metrics.update(timed("explain", lambda: explain_stage.compute(spark, settings, algorithm, day)))
     timed("publish", lambda: publish_snapshot(spark, settings, algorithm, day))
     timed.log_new_metrics()
-    for spec in ALL_TABLES:
-        version = store.version(spec)
+    versions = [(spec, store.version(spec)) for spec in ALL_TABLES]  # TableSpec holds a dict: not hashable
+    for spec, version in versions:
         if version is not None:
             mlflow.set_tag(f"delta.{spec.name}.version", str(version))
     tracking.log_tables(inputs, "input")
-    tracking.log_tables(table_datasets(store, SNAPSHOT_OUTPUTS), "output")
+    tracking.log_tables(table_datasets(store, [(spec, version) for spec, version in versions if spec in SNAPSHOT_OUTPUTS]), "output")
     scores = store.read(SCORES).where(score_stage.snapshot_rows(day, algorithm.version))
     tracking.log_histogram(scores, f"Clout scores {day.isoformat()} ({algorithm.version})")
     tracking.log_json("config/settings.json", settings.model_dump(mode="json"))
@@ -174,10 +174,9 @@ def compute_snapshot(
     tracking.log_json("top100.json", {"top": tracking.top(scores, 100)})
 
 
-def table_datasets(store: TableStore, specs: tuple[TableSpec, ...]) -> list:
-    """Each existing table of ``specs`` as an MLflow dataset at its current Delta version (nothing is read)."""
-    found = ((spec, store.version(spec)) for spec in specs)
-    return [tracking.table_dataset(store.read(spec), spec.name, store.path(spec), version) for spec, version in found if version is not None]
+def table_datasets(store: TableStore, versions: list[tuple[TableSpec, int | None]]) -> list:
+    """Each (table, version) whose table exists (version not None) as an MLflow dataset at that version (nothing is read)."""
+    return [tracking.table_dataset(store.read(spec), spec.name, store.path(spec), version) for spec, version in versions if version is not None]
 
 
 def refresh_other_versions(spark: SparkSession, settings: Settings, algorithm: Algorithm, days: list[dt.date]) -> int:
