@@ -27,6 +27,8 @@ from clout.synth.schema import SYNTH_COLUMNS
 
 log = logging.getLogger(__name__)
 TOPICS = ["physics", "ai", "music", "football", "cooking", "travel", "finance", "health", "gaming", "climate", "art", "politics"]
+# what a planted action names (clout.synth.attacks): rendered like the population's actions
+PLANTED_COLUMNS = ("network", "seq", "action", "actor_idx", "target_idx", "seconds")
 REACTION_ACTIONS = ("reply", "comment", "quote", "share", "like", "mention", "vote_up", "vote_down", "answer", "accepted_answer", "checkin_tag", "view")
 
 
@@ -103,8 +105,12 @@ def persons_truth(spark: SparkSession, spec: SynthSpec) -> DataFrame:
     )
 
 
-def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[str, dict[str, float]]) -> DataFrame:
-    """All synthetic actions of the day in the canonical schema (network-neutral ids resolved per network)."""
+def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[str, dict[str, float]], planted: DataFrame | None = None) -> DataFrame:
+    """All synthetic actions of the day in the canonical schema (network-neutral ids resolved per network).
+
+    ``planted``: extra actions (``PLANTED_COLUMNS``: network, seq, action, actor_idx, target_idx, seconds into the
+    day) rendered like the population's, e.g. the attack scenarios of clout.synth.attacks.
+    """
     n = spec.n_persons
     networks = sorted(synth_actions)
     parts = max(2, spec.events // 1_000_000)
@@ -150,6 +156,9 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
     seconds = F.when(F.col("actor_is_bot"), F.floor(F.col("u_time") * 288) * 300 + F.pmod(F.col("actor_idx"), F.lit(60))).otherwise(
         F.floor(F.col("u_time") * 86400)
     )
+    df = df.select(*PLANTED_COLUMNS[:-1], seconds.cast("long").alias("seconds"))
+    if planted is not None:
+        df = df.unionByName(planted.select(*PLANTED_COLUMNS))
     topic_of = lambda idx: F.element_at(F.array(*[F.lit(t) for t in TOPICS]), (F.pmod(idx, F.lit(len(TOPICS))) + 1).cast("int"))  # noqa: E731
     topic_idx = F.coalesce(F.col("target_idx"), F.col("actor_idx"))
 
@@ -169,7 +178,7 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
                 F.col("network"),
                 F.col("seq"),
                 F.col("action"),
-                F.timestamp_seconds(F.lit(start_epoch) + seconds.cast("long")).alias("event_time"),
+                F.timestamp_seconds(F.lit(start_epoch) + F.col("seconds")).alias("event_time"),
                 actor_native.alias("actor_native"),
                 F.concat(F.lit("user"), F.col("actor_idx").cast("string")).alias("actor_handle"),
                 F.when(F.col("target_idx").isNotNull(), target_native).alias("target_native"),
@@ -196,8 +205,10 @@ def corrupt(lines: DataFrame, spec: SynthSpec, network: str) -> DataFrame:
     return lines.select(broken.alias("value")).unionByName(dup.select("value"))
 
 
-def generate(spark: SparkSession, settings: Settings, spec: SynthSpec) -> dict:
-    """Write the day's landing files, identity links and truth; return the counts written."""
+def generate(spark: SparkSession, settings: Settings, spec: SynthSpec, planted: DataFrame | None = None) -> dict:
+    """Write the day's landing files, identity links and truth; return the counts written.
+
+    ``planted``: extra actions rendered with the population's (see ``canonical_actions``)."""
     renderers = {}
     for name, conf in settings.networks.items():
         if spec.networks and name not in spec.networks:
@@ -212,7 +223,7 @@ def generate(spark: SparkSession, settings: Settings, spec: SynthSpec) -> dict:
     # staged once, partitioned by network: each network renders only its own partition and the day is not
     # recomputed once per network
     staging = f"{settings.landing_path('_staging')}/{day}/actions"
-    canonical_actions(spark, spec, synth_actions).write.mode("overwrite").partitionBy("network").parquet(staging)
+    canonical_actions(spark, spec, synth_actions, planted).write.mode("overwrite").partitionBy("network").parquet(staging)
     actions = spark.read.parquet(staging)
     written = {}
     for name, adapter in sorted(renderers.items()):
