@@ -411,7 +411,7 @@ def _profile_rows(tmp_path):
     return path, fakes, people
 
 
-def test_profile_load_quarantines_bad_rows_and_reconciles(spark, profile_settings, tmp_path):
+def test_profile_load_quarantines_bad_rows_and_reconciles(spark, test_root, bots_settings, profile_settings, tmp_path, capsys):
     path, fakes, people = _profile_rows(tmp_path)
     counts = load_profiles(spark, profile_settings, "twitter", path)
     assert counts == {"rows": 8, "loaded": 5, "quarantined": 3, "quarantined_bad_count": 1, "quarantined_duplicate_id": 1, "quarantined_malformed_record": 1}
@@ -422,8 +422,11 @@ def test_profile_load_quarantines_bad_rows_and_reconciles(spark, profile_setting
     quarantined = {r.reason: r for r in store.read(PROFILE_QUARANTINE).collect()}
     assert set(quarantined) == {"bad_count", "duplicate_id", "malformed_record"}
     assert quarantined["bad_count"].account == "twitter:424242" and "-3" in quarantined["bad_count"].raw_payload
-    # loading the same file again changes nothing: one row per account, each bad row stored once
-    assert load_profiles(spark, profile_settings, "twitter", path) == counts
+    # loading the same file again (through the command line) changes nothing: one row per account, each bad row stored once
+    registry = [f"mlflow.tracking_uri={bots_settings.mlflow.tracking_uri}", f"mlflow.artifact_root={bots_settings.mlflow.artifact_root}"]
+    overrides = [f for item in overrides_for(test_root, "bots-profiles", [*TRAINING, *registry]) for f in ("--set", item)]
+    assert main(["bots", "profiles", "--network", "twitter", "--profiles", path, *overrides]) == 0
+    assert "8 rows, 5 loaded, 3 quarantined (bad_count 1, duplicate_id 1, malformed_record 1)" in capsys.readouterr().out
     assert store.read(ACCOUNT_PROFILES).count() == 5 and store.read(PROFILE_QUARANTINE).count() == 3
 
 
