@@ -16,16 +16,18 @@ import mlflow
 import pytest
 from pyspark.sql import functions as F
 
-from clout.bots.features import ProfileCsvError, behaviour_features, profile_features, read_profile_csv
+from clout.bots.features import PROFILE_FEATURES, ProfileCsvError, behaviour_features, profile_features, read_profile_csv
 from clout.bots.generated import truth_accounts
 from clout.bots.model import load_champion, score
+from clout.bots.profiles import load_profiles
+from clout.bots.rules import account_risk
 from clout.bots.stage import score_accounts
 from clout.bots.training import train
 from clout.cli import main
 from clout.config import ConfigError, load_settings
 from clout.ingest.stage import ingest
 from clout.synth.generator import SynthSpec, generate
-from clout.tables import ACCOUNT_RISK, EVENTS, TableStore
+from clout.tables import ACCOUNT_PROFILES, ACCOUNT_RISK, EVENTS, PROFILE_QUARANTINE, TableStore
 from conftest import DATASETS, overrides_for, settings_for
 
 CRESCI = DATASETS / "cresci-2015"
@@ -337,3 +339,133 @@ def test_bots_eval_measures_the_profile_model_on_labelled_files(spark, test_root
     broken.write_text('"id","name"\n"1","x"\n')
     assert main(["bots", "eval", "--profiles", str(broken), "--label", "1", *overrides]) == 2
     assert "missing required column" in capsys.readouterr().err
+
+
+def _write_csv(path, header: list[str], rows: list[list[str]]) -> str:
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh, quoting=csv.QUOTE_ALL)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+def test_wider_profile_features_on_hand_built_rows(spark, tmp_path):
+    header = ["id", "name", "screen_name", "statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count", "created_at"]
+    header += ["url", "lang", "time_zone", "utc_offset", "location", "default_profile", "default_profile_image", "geo_enabled"]
+    header += ["profile_use_background_image", "description", "updated"]
+    person = ["1", "Emma Smith", "emmasmith", "1000", "2000", "100", "500", "40", "Sat Feb 14 10:40:01 +0000 2015", "http://emma.example", "en"]
+    person += ["Rome", "3600", "Roma", "", "", "1", "1", "teacher @school, into #books", "2015-02-24 10:40:01"]
+    bot = ["2", "Deals Daily", "xk83291", "50", "0", "900", "0", "0", "Sat Feb 14 10:40:01 +0000 2015", "", "en"]
+    bot += ["Rome", "", "", "1", "", "", "", "Best deals www.deals.example now", "2015-02-24 10:40:01"]
+    path = _write_csv(tmp_path / "hand.csv", header, [person, bot])
+    rows = {r.id: r for r in profile_features(read_profile_csv(spark, path)).profiles.collect()}
+    assert list(rows["1"].asDict()) == ["id", *PROFILE_FEATURES]
+    p, b = rows["1"], rows["2"]
+    assert p.age_days == 10.0 and p.followers_per_day == 200.0 and p.friends_per_day == 10.0
+    assert p.favourites_per_status == 0.5 and p.listed_per_thousand_followers == 20.0
+    assert (p.description_chars, p.description_words, p.description_has_url, p.description_mentions) == (28.0, 4.0, 0.0, 1.0)
+    assert (p.screen_name_chars, p.screen_name_digit_share, p.screen_name_trailing_digits) == (9.0, 0.0, 0.0)
+    assert (p.name_chars, p.name_words, p.name_matches_screen_name) == (10.0, 2.0, 1.0)
+    assert (p.time_zone_set, p.time_zone_offset_agree, p.has_url, p.default_profile) == (1.0, 1.0, 1.0, 0.0)
+    assert (b.description_has_url, b.description_mentions, b.name_matches_screen_name) == (1.0, 0.0, 0.0)
+    assert b.screen_name_digit_share == pytest.approx(5 / 7) and b.screen_name_trailing_digits == 5.0
+    assert (b.time_zone_set, b.time_zone_offset_agree, b.has_url, b.followers_friends_ratio) == (1.0, 0.0, 0.0, 0.0)
+
+
+def test_account_risk_combines_behaviour_and_profile_evidence(spark, bots_settings):
+    rows = [("a", 0.7, None), ("b", 0.1, 0.9), ("c", 0.35, 0.4), ("d", 0.1, 0.1), ("e", 0.2, None)]
+    scored = spark.createDataFrame(
+        [("twitter", acc, b, p, None if p is None else "profile/1", 5, 0, None, None, 0.0, 0.0) for acc, b, p in rows],
+        "network string, account string, probability double, profile_probability double, profile_model_version string, gaps long, "
+        "distinct_targets long, timer_share double, fixed_gap_share double, follow_share double, reactions_per_action double",
+    )
+    for combine, expected in (
+        ("noisy_or", {"a": ["classifier:0.70"], "b": ["profile:0.90"], "c": ["combined:0.61"], "d": [], "e": []}),
+        ("max", {"a": ["classifier:0.70"], "b": ["profile:0.90"], "c": [], "d": [], "e": []}),
+    ):
+        conf = bots_settings.bots.model_copy(update={"evidence": bots_settings.bots.evidence.model_copy(update={"combine": combine})})
+        out = {r.account: r for r in account_risk(scored, DAY, "behaviour/1", conf).collect()}
+        assert {a: list(r.reasons) for a, r in out.items()} == expected, combine
+        assert out["c"].probability == pytest.approx(1 - 0.65 * 0.6 if combine == "noisy_or" else 0.4)
+        assert out["e"].probability == 0.2 and out["e"].profile_probability is None and out["b"].behaviour_probability == 0.1
+
+
+@pytest.fixture(scope="module")
+def profile_settings(test_root, bots_settings, trained):
+    """Its own lakehouse (so the day scored above keeps its rows), the registry of the models trained above."""
+    registry = [f"mlflow.tracking_uri={bots_settings.mlflow.tracking_uri}", f"mlflow.artifact_root={bots_settings.mlflow.artifact_root}"]
+    return settings_for(test_root, "bots-profiles", [*TRAINING, *registry])
+
+
+def _profile_rows(tmp_path):
+    """Three fake followers and two genuine users of cresci-2015, one row repeated, a bad count and a malformed row."""
+    header, fakes = _cresci_rows("fake_followers.csv.gz", 3)
+    _, people = _cresci_rows("genuine_users.csv.gz", 2)
+    bad_count = list(people[1])
+    bad_count[0], bad_count[header.index("followers_count")] = "424242", "-3"
+    repeated = list(fakes[0])
+    repeated[header.index("updated")] = "2015-01-01 00:00:00"  # an older snapshot of the same account: not the one kept
+    path = _write_csv(tmp_path / "profiles.csv", header, [*fakes, *people, repeated, bad_count])
+    with open(path, "a") as fh:
+        fh.write('"77","too","few"\n')
+    return path, fakes, people
+
+
+def test_profile_load_quarantines_bad_rows_and_reconciles(spark, test_root, bots_settings, profile_settings, tmp_path, capsys):
+    path, fakes, people = _profile_rows(tmp_path)
+    counts = load_profiles(spark, profile_settings, "twitter", path)
+    assert counts == {"rows": 8, "loaded": 5, "quarantined": 3, "quarantined_bad_count": 1, "quarantined_duplicate_id": 1, "quarantined_malformed_record": 1}
+    store = TableStore(spark, profile_settings)
+    stored = {r.account: r for r in store.read(ACCOUNT_PROFILES).collect()}
+    assert set(stored) == {f"twitter:{row[0]}" for row in fakes + people}
+    assert stored[f"twitter:{fakes[0][0]}"].crawled == dt.datetime(2015, 2, 14, 10, 40, 1)  # the latest snapshot kept
+    quarantined = {r.reason: r for r in store.read(PROFILE_QUARANTINE).collect()}
+    assert set(quarantined) == {"bad_count", "duplicate_id", "malformed_record"}
+    assert quarantined["bad_count"].account == "twitter:424242" and "-3" in quarantined["bad_count"].raw_payload
+    # loading the same file again (through the command line) changes nothing: one row per account, each bad row stored once
+    registry = [f"mlflow.tracking_uri={bots_settings.mlflow.tracking_uri}", f"mlflow.artifact_root={bots_settings.mlflow.artifact_root}"]
+    overrides = [f for item in overrides_for(test_root, "bots-profiles", [*TRAINING, *registry]) for f in ("--set", item)]
+    assert main(["bots", "profiles", "--network", "twitter", "--profiles", path, *overrides]) == 0
+    assert "8 rows, 5 loaded, 3 quarantined (bad_count 1, duplicate_id 1, malformed_record 1)" in capsys.readouterr().out
+    assert store.read(ACCOUNT_PROFILES).count() == 5 and store.read(PROFILE_QUARANTINE).count() == 3
+
+
+def _benign_events(spark, accounts: list[str]):
+    """A few replies between ``accounts`` at irregular times: people talking, nothing a bot rule or model sees."""
+    start = dt.datetime(2026, 11, 20, 8, 3, 17)
+    rows = []
+    for i in range(12):
+        actor, target = accounts[i % len(accounts)], accounts[(i + 1) % len(accounts)]
+        ts = start + dt.timedelta(seconds=(i * i * 731 + i * 97) % 50000 + i * 1200)
+        rows.append((f"twitter:benign:{i}", "twitter", ts, ts.date(), "reply", actor, target, f"c{i}", f"c{i - 1}" if i else None, ["ai"], 80))
+    events = spark.createDataFrame(
+        rows,
+        "event_id string, network string, event_time timestamp, event_date date, action string, actor_account string, target_account string, "
+        "content_id string, target_content_id string, topics array<string>, text_chars int",
+    )
+    return events.select("*", F.lit("test:benign").alias("source_file"), F.current_timestamp().alias("ingested_at"), F.lit("test").alias("run_id"))
+
+
+def test_fake_follower_profile_makes_a_benign_account_risky_once_loaded(spark, profile_settings, tmp_path):
+    _, fakes = _cresci_rows("fake_followers.csv.gz", 1)
+    _, people = _cresci_rows("genuine_users.csv.gz", 1)
+    fake, person = f"twitter:{fakes[0][0]}", f"twitter:{people[0][0]}"
+    store = TableStore(spark, profile_settings)
+    store.insert_new(EVENTS, _benign_events(spark, [fake, person]), ["event_id"])
+    day_risk = lambda: {r.account: r for r in store.read(ACCOUNT_RISK).where(F.col("risk_date") == F.lit(DAY)).collect()}  # noqa: E731
+    if store.exists(ACCOUNT_PROFILES):  # the loading test above ran first: start from an empty table
+        store.delta(ACCOUNT_PROFILES).delete()
+    store.ensure(ACCOUNT_PROFILES)
+    score_accounts(spark, profile_settings, DAY)
+    before = day_risk()
+    assert not before[fake].is_risky and before[fake].profile_probability is None, before[fake]
+    assert before[fake].probability == before[fake].behaviour_probability
+    path, _, _ = _profile_rows(tmp_path)
+    load_profiles(spark, profile_settings, "twitter", path)
+    counts = score_accounts(spark, profile_settings, DAY)
+    after = day_risk()
+    assert after[fake].is_risky and after[fake].reasons[0].startswith("profile:"), after[fake]
+    assert after[fake].profile_probability >= 0.5 and after[fake].profile_model_version.startswith("clout-bots-profile/")
+    assert after[fake].behaviour_probability == before[fake].behaviour_probability
+    assert not after[person].is_risky and after[person].profile_probability < 0.5, after[person]
+    assert counts["risky_profile"] >= 1

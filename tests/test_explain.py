@@ -87,7 +87,10 @@ def lake(spark, test_root, module_conf):
         (ANON, "stackexchange", ANON, DAY, DAY),
     ]
     store.append(ACCOUNTS, spark.createDataFrame(accounts, ACCOUNTS.schema))
-    risk = [(DAY, "twitter", "twitter:666", 0.93, True, ["classifier:0.93"], "test/1"), (DAY, "twitter", "twitter:55", 0.25, False, [], "test/1")]
+    risk = [
+        (DAY, "twitter", "twitter:666", 0.93, True, ["classifier:0.93"], "test/1", 0.93, None, None),
+        (DAY, "twitter", "twitter:55", 0.25, False, [], "test/1", 0.25, None, None),
+    ]
     store.append(ACCOUNT_RISK, spark.createDataFrame(risk, ACCOUNT_RISK.schema))
 
     a_twitter = (20 + D30) / A_EFFORT

@@ -84,17 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bots", help="bot detection: train the classifiers, score a day's accounts into account_risk, or evaluate on labelled profiles")
     p.add_argument(
         "action",
-        choices=("train", "risk", "eval"),
+        choices=("train", "risk", "eval", "profiles"),
         help="train: fit, evaluate and register the models; risk: score the accounts of --date; "
-        "eval: measure the registered profile model on labelled profile files",
+        "eval: measure the registered profile model on labelled profile files; "
+        "profiles: load --network's profile exports (--profiles FILE) into account_profiles, for the daily risk",
     )
+    p.add_argument("--network", default=None, help="profiles: the network whose accounts the --profiles files describe (e.g. twitter)")
     p.add_argument("--date", type=_date, default=None, help="risk: the day whose window is scored")
     p.add_argument(
         "--profiles",
         action="append",
         default=[],
         metavar="FILE",
-        help="eval: a Twitter v1 profile export (.csv or .csv.gz, columns matched by header name); repeat for each file",
+        help="eval, profiles: a Twitter v1 profile export (.csv or .csv.gz, columns matched by header name); repeat for each file",
     )
     p.add_argument("--label", action="append", type=int, choices=(0, 1), default=[], help="eval: the label of the --profiles before it (1: bots)")
 
@@ -264,7 +266,18 @@ def cmd_bots(args, settings) -> int:
         raise InputError("bots risk: --date is required")
     if args.action == "eval" and (not args.profiles or len(args.profiles) != len(args.label)):
         raise InputError("bots eval: give each --profiles FILE its --label 0|1 (1: bots), e.g. --profiles bots.csv --label 1 --profiles people.csv --label 0")
+    if args.action == "profiles" and (not args.profiles or not args.network):
+        raise InputError("bots profiles: give --network NETWORK and at least one --profiles FILE, e.g. --network twitter --profiles users.csv.gz")
     spark = _session(settings, f"bots-{args.action}")
+    if args.action == "profiles":
+        from clout.bots.profiles import load_profiles
+
+        for path in args.profiles:
+            counts = load_profiles(spark, settings, args.network, path)
+            detail = ", ".join(f"{k.removeprefix('quarantined_')} {v:,}" for k, v in counts.items() if k.startswith("quarantined_"))
+            summary = f"{counts['rows']:,} rows, {counts['loaded']:,} loaded, {counts['quarantined']:,} quarantined"
+            print(f"bots profiles {path}: {summary}" + (f" ({detail})" if detail else ""))
+        return 0
     if args.action == "risk":
         from clout.bots.stage import score_accounts
 

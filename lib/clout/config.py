@@ -141,6 +141,12 @@ class BotTrainingConf(_Strict):
         return self
 
 
+class BotEvidenceConf(_Strict):
+    # how an account's behaviour and profile probabilities make the day's probability, where its profile is known:
+    # noisy_or (1 - (1 - b)(1 - p): independent evidence adds up) or max (the stronger one alone)
+    combine: Literal["noisy_or", "max"]
+
+
 class BotsConf(_Strict):
     train_if_missing: bool  # the daily run trains the models when none is registered yet (else it fails)
     window_days: int = Field(gt=0)
@@ -150,6 +156,7 @@ class BotsConf(_Strict):
     classifier: BotClassifierConf
     registry: BotRegistryConf
     training: BotTrainingConf
+    evidence: BotEvidenceConf
 
 
 class Settings(_Strict):

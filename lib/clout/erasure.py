@@ -33,6 +33,7 @@ from pyspark.sql import functions as F
 from clout import suppression
 from clout.config import Settings
 from clout.tables import (
+    ACCOUNT_PROFILES,
     ACCOUNT_RISK,
     ACCOUNTS,
     AUTHORITY,
@@ -41,6 +42,7 @@ from clout.tables import (
     EVENTS,
     IDENTITY_LINKS,
     POSTS_DAILY,
+    PROFILE_QUARANTINE,
     QUARANTINE,
     RINGS,
     SCORE_EXPLANATIONS,
@@ -97,6 +99,8 @@ def _conditions(person_id: str, accounts: list[str]) -> list[tuple[TableSpec, Co
         # their own explanations, and the explanations that name them among the top engagers (rewritten)
         (SCORE_EXPLANATIONS, (F.col("person_id") == persons) | _names_engager(person_id)),
         (ACCOUNT_RISK, F.col("account").isin(*account_list)),
+        (ACCOUNT_PROFILES, F.col("account").isin(*account_list)),
+        (PROFILE_QUARANTINE, F.col("account").isin(*account_list)),
     ]
 
 

@@ -272,14 +272,56 @@ ACCOUNT_RISK = TableSpec(
         ("risk_date", DATE, False),
         ("network", STR, False),
         ("account", STR, False),
-        ("probability", DBL, False),  # behaviour classifier's probability that the account is a bot
+        ("probability", DBL, False),  # the day's bot probability: behaviour alone, or combined with the profile's (bots.evidence)
         ("is_risky", T.BooleanType(), False),
-        ("reasons", STR_ARRAY, False),  # "classifier:0.93", "fixed_interval", "follow_farm"; empty when not risky
-        ("model_version", STR, False),  # "<registered model name>/<version>"
+        # "classifier:0.93" (behaviour), "profile:0.97", "combined:0.62", "fixed_interval", "follow_farm"; empty when not risky
+        ("reasons", STR_ARRAY, False),
+        ("model_version", STR, False),  # behaviour model "<registered model name>/<version>"
+        # the behaviour classifier's probability; nullable only so a lakehouse from before it can add it (README: Bot profiles)
+        ("behaviour_probability", DBL, True),
+        ("profile_probability", DBL, True),  # the profile classifier's, for an account with a row in account_profiles
+        ("profile_model_version", STR, True),  # the profile model behind it
     ),
     partition_by=("risk_date",),
     keys=("risk_date", "network", "account"),
-    description="bot risk per account and day: classifier probability, rules fired, model version",
+    description="bot risk per account and day: behaviour and profile probabilities, rules fired, model versions",
+)
+
+# The latest Twitter v1 profile snapshot per account, as checked by clout.bots.features.check_profiles; loaded by
+# `clout bots profiles` (clout.bots.profiles). The daily risk scores these with the profile model.
+ACCOUNT_PROFILES = TableSpec(
+    "account_profiles",
+    _s(
+        ("account", STR, False),  # "<network>:<id>", as ingest spells account ids
+        ("network", STR, False),
+        ("id", STR, False),  # the network's own id
+        *((c, LONG, False) for c in ("statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count")),
+        ("created", TS, False),  # the account's creation time
+        ("crawled", TS, False),  # when the profile was read (its creation time when the export has none)
+        *((c, T.BooleanType(), False) for c in ("default_profile", "default_profile_image", "geo_enabled", "profile_use_background_image")),
+        *((c, STR, True) for c in ("name", "screen_name", "description", "url", "location", "lang", "time_zone", "utc_offset")),
+        ("source_file", STR, False),
+        ("loaded_at", TS, False),
+        ("run_id", STR, False),
+    ),
+    keys=("account",),
+    description="latest profile snapshot per account (Twitter v1 fields, checked): the profile model's input",
+)
+
+PROFILE_QUARANTINE = TableSpec(
+    "profile_quarantine",
+    _s(
+        ("quarantine_id", STR, False),  # sha256 of the file and the raw row: the same bad row loaded twice is stored once
+        ("network", STR, False),
+        ("source_file", STR, False),
+        ("reason", STR, False),  # malformed_record, missing_id, bad_count, bad_created_at, duplicate_id, opted_out
+        ("account", STR, True),
+        ("raw_payload", STR, True),  # null for opted_out
+        ("loaded_at", TS, False),
+        ("run_id", STR, False),
+    ),
+    keys=("quarantine_id",),
+    description="profile rows `clout bots profiles` set aside, with the reason and the raw row",
 )
 
 PROMOTIONS = TableSpec(
@@ -328,7 +370,7 @@ SUPPRESSIONS = TableSpec(
 
 ALL_TABLES = (
     EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, RINGS, SCORES_STAGING, SCORES,
-    SCORE_EXPLANATIONS, ACCOUNT_RISK, PROMOTIONS, ERASURE_LOG, SUPPRESSIONS,
+    SCORE_EXPLANATIONS, ACCOUNT_RISK, ACCOUNT_PROFILES, PROFILE_QUARANTINE, PROMOTIONS, ERASURE_LOG, SUPPRESSIONS,
 )  # fmt: skip
 
 

@@ -25,9 +25,14 @@ with Spark aggregates and window functions:
 Timer features are null on a network whose clock is coarse (most events on whole minutes, e.g. day-level
 votes): every gap there is a whole minute, whoever acted.
 
-Profile features come from Twitter API v1 user objects (the cresci-2015 CSV export): counts, ratios,
-default-profile flags and the account's age at crawl time. ``lang`` and ``time_zone`` are left out: in
-cresci-2015 they say which sample an account was drawn from (Italian genuine users), not whether it is fake.
+Profile features come from Twitter API v1 user objects (the cresci-2015 CSV export), in groups
+(PROFILE_FEATURE_GROUPS): ``base`` (counts, followers/friends ratio, statuses per day, age at crawl time,
+default-profile flags, description / URL / location present), ``description`` (length, words, a URL or a
+mention in it), ``names`` (screen-name length, digit share and trailing digits, display-name length and words,
+whether the handle spells the name), ``ratios`` (favourites per status, listed per thousand followers, followers
+and friends gained per day) and ``locale`` (time zone set, time zone and UTC offset set together). The VALUES of
+``lang`` and ``time_zone`` are never features: in cresci-2015 they say which sample an account was drawn from
+(Italian genuine users), not whether it is fake.
 """
 
 from __future__ import annotations
@@ -64,41 +69,45 @@ BEHAVIOUR_FEATURES = (
     "account_age_days",
 )
 
-PROFILE_FEATURES = (
-    "followers_count",
-    "friends_count",
-    "statuses_count",
-    "favourites_count",
-    "listed_count",
-    "followers_friends_ratio",
-    "statuses_per_day",
-    "age_days",
-    "default_profile",
-    "default_profile_image",
-    "has_description",
-    "has_url",
-    "has_location",
-    "geo_enabled",
-    "background_image",
-)
+# The profile features, in groups (bench/bots_families.py measures what each group adds). ``lang`` and ``time_zone``
+# VALUES are never features: in cresci-2015 they say which sample an account was drawn from (Italian genuine users).
+PROFILE_FEATURE_GROUPS = {
+    "base": (
+        "followers_count",
+        "friends_count",
+        "statuses_count",
+        "favourites_count",
+        "listed_count",
+        "followers_friends_ratio",
+        "statuses_per_day",
+        "age_days",
+        "default_profile",
+        "default_profile_image",
+        "has_description",
+        "has_url",
+        "has_location",
+        "geo_enabled",
+        "background_image",
+    ),
+    # what the account says about itself: how much, and whether it points elsewhere
+    "description": ("description_chars", "description_words", "description_has_url", "description_mentions"),
+    # machine-made handles: digit runs, trailing numbers, a screen name unrelated to the display name
+    "names": ("screen_name_chars", "screen_name_digit_share", "screen_name_trailing_digits", "name_chars", "name_words", "name_matches_screen_name"),
+    # rates and ratios that stay comparable across account ages and sizes
+    "ratios": ("favourites_per_status", "listed_per_thousand_followers", "followers_per_day", "friends_per_day"),
+    # whether the locale fields are filled in and agree with each other, never what they say
+    "locale": ("time_zone_set", "time_zone_offset_agree"),
+}
+PROFILE_FEATURES = tuple(f for group in PROFILE_FEATURE_GROUPS.values() for f in group)
 PROFILE_COUNTS = ("statuses_count", "followers_count", "friends_count", "favourites_count", "listed_count")
+PROFILE_FLAGS = ("default_profile", "default_profile_image", "geo_enabled", "profile_use_background_image")
+PROFILE_TEXTS = ("name", "screen_name", "description", "url", "location", "lang", "time_zone", "utc_offset")
 # The Twitter v1 profile columns the profile features read, matched by header name in any order (every field is
 # read as text, then checked). Other columns of an export (profile colours, crawled_at, test_set_1 ...) are ignored.
-PROFILE_CSV_COLUMNS = (
-    "id",
-    *PROFILE_COUNTS,
-    "created_at",
-    "url",
-    "location",
-    "default_profile",
-    "default_profile_image",
-    "geo_enabled",
-    "profile_use_background_image",
-    "description",
-    "updated",
-)
-# May be absent from an export: without a crawl time an account's age is taken as 0 days (see profile_features)
-OPTIONAL_PROFILE_COLUMNS = frozenset({"updated"})
+PROFILE_CSV_COLUMNS = ("id", *PROFILE_COUNTS, "created_at", *PROFILE_FLAGS, *PROFILE_TEXTS, "updated")
+# May be absent from an export: without a crawl time an account's age is taken as 0 days (see profile_features);
+# without names or locale fields their features are null (imputed by the model's median)
+OPTIONAL_PROFILE_COLUMNS = frozenset({"updated", "name", "screen_name", "lang", "time_zone", "utc_offset"})
 _CORRUPT = "_corrupt_record"
 _MICROS = 1_000_000
 
@@ -338,56 +347,122 @@ def read_profile_csv(spark: SparkSession, path: str) -> DataFrame:
 
 def _flag(text: Column) -> Column:
     """Twitter v1 boolean exported as "1" / "True" / empty (false)."""
-    return F.coalesce(F.lower(F.trim(text)).isin("1", "true"), F.lit(False)).cast("double")
+    return F.coalesce(F.lower(F.trim(text)).isin("1", "true"), F.lit(False))
+
+
+def _text(text: Column) -> Column:
+    """A text field, trimmed; null when empty or the export's "NULL"."""
+    trimmed = F.trim(text)
+    return F.when(trimmed.isNotNull() & (trimmed != "") & (F.upper(trimmed) != "NULL"), trimmed)
+
+
+# The checked profile row: typed fields, as ``account_profiles`` stores them (clout.bots.profiles) and as the
+# features read them, whether from a CSV export or from the table.
+CHECKED_PROFILE = T.StructType(
+    [T.StructField("id", T.StringType(), False)]
+    + [T.StructField(c, T.LongType(), False) for c in PROFILE_COUNTS]
+    + [T.StructField("created", T.TimestampType(), False), T.StructField("crawled", T.TimestampType(), False)]
+    + [T.StructField(c, T.BooleanType(), False) for c in PROFILE_FLAGS]
+    + [T.StructField(c, T.StringType(), True) for c in PROFILE_TEXTS]
+)
+
+
+def check_profiles(raw: DataFrame) -> DataFrame:
+    """Raw profile rows (read_profile_csv) -> the CHECKED_PROFILE columns plus ``reason`` (null: good) and ``raw``.
+
+    The first failing rule wins: a malformed record, a missing id, a count that is not a non-negative integer,
+    an unreadable creation time. A missing crawl time is no reason to reject: the account's age is then 0.
+    """
+    counts = {c: F.trim(F.col(c)).try_cast("long") for c in PROFILE_COUNTS}
+    # "Fri Apr 06 10:58:22 +0000 2007": the weekday cannot be parsed (Spark only formats it), so it is cut off
+    created = F.try_to_timestamp(F.regexp_replace(F.trim("created_at"), r"^[A-Za-z]{3} ", ""), F.lit("MMM dd HH:mm:ss Z yyyy"))
+    crawled = F.try_to_timestamp(F.trim("updated"), F.lit("yyyy-MM-dd HH:mm:ss"))
+    malformed = F.col(_CORRUPT).isNotNull()
+    missing_id = F.col("id").isNull() | (F.trim("id") == "")
+    bad_count = F.lit(False)
+    for c in PROFILE_COUNTS:
+        bad_count = bad_count | counts[c].isNull() | (counts[c] < 0)
+    reason = F.when(malformed, "malformed_record").when(missing_id, "missing_id").when(bad_count, "bad_count").when(created.isNull(), "bad_created_at")
+    return raw.select(
+        F.trim("id").alias("id"),
+        *[counts[c].alias(c) for c in PROFILE_COUNTS],
+        created.alias("created"),
+        F.coalesce(crawled, created).alias("crawled"),  # no crawl time: age 0, not a rejected row
+        *[_flag(F.col(c)).alias(c) for c in PROFILE_FLAGS],
+        *[_text(F.col(c)).alias(c) for c in PROFILE_TEXTS],
+        reason.alias("reason"),
+        F.coalesce(F.col(_CORRUPT), F.concat_ws(",", *[F.coalesce(F.col(c), F.lit("")) for c in PROFILE_CSV_COLUMNS])).alias("raw"),
+    )
 
 
 def _present(text: Column) -> Column:
-    trimmed = F.trim(text)
-    return (trimmed.isNotNull() & (trimmed != "") & (F.upper(trimmed) != "NULL")).cast("double")
+    return text.isNotNull().cast("double")
+
+
+def _chars(text: Column) -> Column:
+    return F.coalesce(F.char_length(text), F.lit(0)).cast("double")
+
+
+def _words(text: Column) -> Column:
+    return F.when(text.isNotNull(), F.size(F.split(text, r"\s+"))).otherwise(F.lit(0)).cast("double")
+
+
+def _letters(text: Column) -> Column:
+    """Lower-case letters only: "Emma_Smith88" and "Emma Smith" -> "emmasmith"."""
+    return F.lower(F.regexp_replace(text, r"[^\p{L}]", ""))
+
+
+def profile_feature_columns(checked: DataFrame) -> list[Column]:
+    """The PROFILE_FEATURES of CHECKED_PROFILE rows, as Column expressions (in PROFILE_FEATURES order)."""
+    c = {name: F.col(name).cast("double") for name in PROFILE_COUNTS}
+    age_days = F.greatest(F.lit(1.0), (F.unix_seconds("crawled") - F.unix_seconds("created")) / F.lit(86400.0))
+    screen, name = F.col("screen_name"), F.col("name")
+    # the display name's first word (3+ letters) inside the handle, or the handle inside the name: a person's
+    # handle usually spells their name; a generated one ("user84512", "xkq_83jd") does not. Null without both.
+    first_word = _letters(F.split(F.trim(name), r"\s+")[0])
+    name_in_handle = (F.char_length(first_word) >= 3) & (F.instr(_letters(screen), first_word) > 0)
+    handle_in_name = (F.char_length(_letters(screen)) >= 3) & (F.instr(_letters(name), _letters(screen)) > 0)
+    tz, offset = F.col("time_zone"), F.col("utc_offset")
+    columns = {
+        **{n: c[n] for n in PROFILE_COUNTS},
+        "followers_friends_ratio": c["followers_count"] / F.greatest(c["friends_count"], F.lit(1.0)),
+        "statuses_per_day": c["statuses_count"] / age_days,
+        "age_days": age_days,
+        "default_profile": F.col("default_profile").cast("double"),
+        "default_profile_image": F.col("default_profile_image").cast("double"),
+        "has_description": _present(F.col("description")),
+        "has_url": _present(F.col("url")),
+        "has_location": _present(F.col("location")),
+        "geo_enabled": F.col("geo_enabled").cast("double"),
+        "background_image": F.col("profile_use_background_image").cast("double"),
+        "description_chars": _chars(F.col("description")),
+        "description_words": _words(F.col("description")),
+        "description_has_url": F.coalesce(F.col("description").rlike(r"(?i)https?://|www\."), F.lit(False)).cast("double"),
+        "description_mentions": F.coalesce(F.col("description").rlike(r"[@#]\w"), F.lit(False)).cast("double"),
+        "screen_name_chars": F.char_length(screen).cast("double"),
+        "screen_name_digit_share": F.try_divide(F.char_length(F.regexp_replace(screen, r"[^0-9]", "")), F.char_length(screen)).cast("double"),
+        "screen_name_trailing_digits": F.char_length(F.regexp_extract(screen, r"([0-9]*)$", 1)).cast("double"),
+        "name_chars": F.char_length(name).cast("double"),
+        "name_words": F.when(name.isNotNull(), _words(name)),
+        "name_matches_screen_name": F.when(screen.isNotNull() & name.isNotNull(), (name_in_handle | handle_in_name).cast("double")),
+        "favourites_per_status": c["favourites_count"] / F.greatest(c["statuses_count"], F.lit(1.0)),
+        "listed_per_thousand_followers": c["listed_count"] * F.lit(1000.0) / F.greatest(c["followers_count"], F.lit(1.0)),
+        "followers_per_day": c["followers_count"] / age_days,
+        "friends_per_day": c["friends_count"] / age_days,
+        # filled in at all, and the zone and its offset set together (an account setting one without the other is
+        # unusual); what they hold is never read
+        "time_zone_set": _present(tz),
+        "time_zone_offset_agree": (tz.isNotNull() == offset.isNotNull()).cast("double"),
+    }
+    return [columns[f].alias(f) for f in PROFILE_FEATURES]
 
 
 def profile_features(raw: DataFrame, label: int | None = None) -> ProfileLoad:
     """Raw profile rows -> numeric profile features; rows with a missing id, a count that is not a
     non-negative integer or an unreadable creation time are rejected with their reason, never raised."""
-    counts = {c: F.trim(F.col(c)).try_cast("long") for c in PROFILE_COUNTS}
-    # "Fri Apr 06 10:58:22 +0000 2007": the weekday cannot be parsed (Spark only formats it), so it is cut off
-    created = F.try_to_timestamp(F.regexp_replace(F.trim("created_at"), r"^[A-Za-z]{3} ", ""), F.lit("MMM dd HH:mm:ss Z yyyy"))
-    crawled = F.try_to_timestamp(F.trim("updated"), F.lit("yyyy-MM-dd HH:mm:ss"))
-    bad_count = None
-    for c in PROFILE_COUNTS:
-        fails = counts[c].isNull() | (counts[c] < 0)
-        bad_count = fails if bad_count is None else bad_count | fails
-    reason = (
-        F.when(F.col(_CORRUPT).isNotNull(), "malformed_record")
-        .when(F.col("id").isNull() | (F.trim("id") == ""), "missing_id")
-        .when(bad_count, "bad_count")
-        .when(created.isNull(), "bad_created_at")
-    )
-    checked = raw.select(
-        F.trim("id").alias("id"),
-        *[counts[c].alias(c) for c in PROFILE_COUNTS],
-        created.alias("created"),
-        F.coalesce(crawled, F.col("created")).alias("crawled"),  # no crawl time: age 0, not a rejected row
-        *[F.col(c) for c in ("default_profile", "default_profile_image", "description", "url", "location", "geo_enabled", "profile_use_background_image")],
-        reason.alias("reason"),
-        F.coalesce(F.col(_CORRUPT), F.concat_ws(",", *[F.coalesce(F.col(c), F.lit("")) for c in PROFILE_CSV_COLUMNS])).alias("raw"),
-    )
-    age_days = F.greatest(F.lit(1.0), (F.unix_seconds("crawled") - F.unix_seconds("created")) / F.lit(86400.0))
-    profiles = checked.where(F.col("reason").isNull()).select(
-        "id",
-        *[F.col(c).cast("double").alias(c) for c in ("followers_count", "friends_count", "statuses_count", "favourites_count", "listed_count")],
-        (F.col("followers_count") / F.greatest(F.col("friends_count"), F.lit(1))).cast("double").alias("followers_friends_ratio"),
-        (F.col("statuses_count") / age_days).alias("statuses_per_day"),
-        age_days.alias("age_days"),
-        _flag(F.col("default_profile")).alias("default_profile"),
-        _flag(F.col("default_profile_image")).alias("default_profile_image"),
-        _present(F.col("description")).alias("has_description"),
-        _present(F.col("url")).alias("has_url"),
-        _present(F.col("location")).alias("has_location"),
-        _flag(F.col("geo_enabled")).alias("geo_enabled"),
-        _flag(F.col("profile_use_background_image")).alias("background_image"),
-        *([F.lit(float(label)).alias("label")] if label is not None else []),
-    )
+    checked = check_profiles(raw)
+    good = checked.where(F.col("reason").isNull())
+    profiles = good.select("id", *profile_feature_columns(good), *([F.lit(float(label)).alias("label")] if label is not None else []))
     rejected = checked.where(F.col("reason").isNotNull()).select("id", "reason", "raw")
     return ProfileLoad(profiles, rejected)
 

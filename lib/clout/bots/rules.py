@@ -7,6 +7,9 @@
 - ``follow_farm``: most actions are follows, to many distinct accounts, while the account itself draws
   almost no reactions: audience building, not a person taking part.
 
+Where an account's profile is known (``account_profiles``), the profile model's probability joins the behaviour
+model's by conf ``bots.evidence.combine`` (``combined_probability``), and ``reasons`` names which evidence fired.
+
 Engagement rings (groups of accounts that mostly react to each other) need connected components / motif
 search on the engagement graph, i.e. GraphFrames, whose JVM jar is not available on this machine; they are
 left out rather than approximated.
@@ -38,16 +41,35 @@ def follow_farm(conf: BotsConf) -> Column:
     return F.coalesce(mostly_follows & many_targets & ignored, F.lit(False))
 
 
-def account_risk(scored: DataFrame, day: dt.date, model_version: str, conf: BotsConf) -> DataFrame:
-    """Scored behaviour features (with ``probability``) -> ``account_risk`` rows for ``day``.
+def combined_probability(conf: BotsConf) -> Column:
+    """The day's probability: the behaviour model's, combined with the profile model's where the profile is known.
 
-    An account is risky when the classifier's probability reaches the threshold or a rule fires; ``reasons``
-    lists which, the classifier with its probability.
+    ``noisy_or``: 1 - (1 - b)(1 - p), two independent pieces of evidence that the account is a bot, either of
+    which suffices; ``max``: the stronger one alone (no evidence adds up, so two weak signals stay weak).
     """
-    by_classifier = F.col("probability") >= F.lit(conf.threshold)
+    behaviour, profile = F.col("probability"), F.col("profile_probability")
+    both = F.lit(1.0) - (F.lit(1.0) - behaviour) * (F.lit(1.0) - profile) if conf.evidence.combine == "noisy_or" else F.greatest(behaviour, profile)
+    return F.when(profile.isNull(), behaviour).otherwise(both)
+
+
+def account_risk(scored: DataFrame, day: dt.date, model_version: str, conf: BotsConf) -> DataFrame:
+    """Scored behaviour features (with ``probability``, and ``profile_probability`` / ``profile_model_version``,
+    null for an account without a known profile) -> ``account_risk`` rows for ``day``.
+
+    An account is risky when the combined probability (``combined_probability``) reaches the threshold or a rule
+    fires. ``reasons`` names which evidence fired, first rule first: ``classifier:<b>`` (the behaviour model alone
+    reaches the threshold), ``profile:<p>`` (the profile model alone), ``combined:<c>`` (neither alone, the two
+    together), then the rules.
+    """
+    combined = combined_probability(conf)
+    by_behaviour = F.col("probability") >= F.lit(conf.threshold)
+    by_profile = F.coalesce(F.col("profile_probability") >= F.lit(conf.threshold), F.lit(False))
+    by_both = (combined >= F.lit(conf.threshold)) & ~by_behaviour & ~by_profile
     reasons = F.filter(
         F.array(
-            F.when(by_classifier, F.format_string("classifier:%.2f", F.col("probability"))),
+            F.when(by_behaviour, F.format_string("classifier:%.2f", F.col("probability"))),
+            F.when(by_profile, F.format_string("profile:%.2f", F.col("profile_probability"))),
+            F.when(by_both, F.format_string("combined:%.2f", combined)),
             F.when(fixed_interval(conf), F.lit("fixed_interval")),
             F.when(follow_farm(conf), F.lit("follow_farm")),
         ),
@@ -57,8 +79,11 @@ def account_risk(scored: DataFrame, day: dt.date, model_version: str, conf: Bots
         F.lit(day).alias("risk_date"),
         "network",
         "account",
-        F.col("probability"),
+        combined.alias("probability"),
         (F.size(reasons) > 0).alias("is_risky"),
         reasons.alias("reasons"),
         F.lit(model_version).alias("model_version"),
+        F.col("probability").alias("behaviour_probability"),
+        "profile_probability",
+        "profile_model_version",
     )

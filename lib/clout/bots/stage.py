@@ -1,4 +1,5 @@
-"""The bots stage of a day: behaviour features over the window -> champion model + rules -> ``account_risk``."""
+"""The bots stage of a day: behaviour features over the window -> champion model, with the profile champion's
+probability where the account's profile is in ``account_profiles`` -> rules -> ``account_risk``."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import logging
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from clout.bots.features import behaviour_features, first_seen
+from clout.bots.features import behaviour_features, first_seen, in_window
 from clout.bots.model import Champion, load_champion, score
+from clout.bots.profiles import profile_probabilities
 from clout.bots.rules import account_risk
 from clout.config import Settings
 from clout.sqltext import date_literal
@@ -23,7 +25,16 @@ def score_accounts(spark: SparkSession, settings: Settings, day: dt.date) -> dic
     store = TableStore(spark, settings)
     champion = champion_or_train(spark, settings)
     features = behaviour_features(store.read(EVENTS), first_seen(store), day, settings.bots)
-    risk = account_risk(score(champion, features), day, champion.label, settings.bots)
+    scored = score(champion, features)
+    # the window's actors, read from events (a scan of two columns), not from `scored`: that would compute the
+    # behaviour features a second time
+    actors = in_window(store.read(EVENTS), day, settings.bots.window_days).select("network", F.col("actor_account").alias("account"))
+    profiles = profile_probabilities(store, actors)
+    if profiles is None:  # no profiles stored: behaviour alone, as before profiles existed
+        scored = scored.select("*", F.lit(None).cast("double").alias("profile_probability"), F.lit(None).cast("string").alias("profile_model_version"))
+    else:
+        scored = scored.join(profiles, on=["network", "account"], how="left")
+    risk = account_risk(scored, day, champion.label, settings.bots)
     store.replace_partitions(ACCOUNT_RISK, risk, f"risk_date = {date_literal(day)}")
     written = store.read(ACCOUNT_RISK).where(F.col("risk_date") == F.lit(day))
     totals = written.agg(F.count(F.lit(1)).alias("accounts"), F.sum(F.col("is_risky").cast("long")).alias("risky")).first()

@@ -5,8 +5,9 @@ Two models, not one with the missing half imputed: no training account has both 
 (cresci-2015 holds profiles and no activity; a generated day holds activity and no profiles). A combined
 model would see the profile features missing exactly when the behaviour ones are present, so the missing
 pattern would tell it the data source, and with it the source's bot share, instead of anything about bots.
-The daily job (``clout.bots.stage``) has events and no profiles, so it applies the behaviour model; the
-profile model scores Twitter v1 profile snapshots where a network provides them. Both are loaded and applied by
+The daily job (``clout.bots.stage``) applies the behaviour model to every account of the window, and the
+profile model to those whose Twitter v1 profile was loaded into ``account_profiles`` (``clout.bots.profiles``),
+combining the two probabilities by conf ``bots.evidence`` (``clout.bots.rules``). Both are loaded and applied by
 ``clout.bots.model``, which never imports this module.
 
 Each model is a Spark ML pipeline: Imputer (median; e.g. timing features of an account that acted once) ->
