@@ -10,9 +10,7 @@
 Where an account's profile is known (``account_profiles``), the profile model's probability joins the behaviour
 model's by conf ``bots.evidence.combine`` (``combined_probability``), and ``reasons`` names which evidence fired.
 
-Engagement rings (groups of accounts that mostly react to each other) need connected components / motif
-search on the engagement graph, i.e. GraphFrames, whose JVM jar is not available on this machine; they are
-left out rather than approximated.
+Engagement rings are found on the engagement graph by clout.graph.rings (GraphFrames), not here.
 """
 
 from __future__ import annotations
