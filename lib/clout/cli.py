@@ -81,13 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", action="append", default=[], help="file or folder to ingest (repeatable; needs --network)")
     p.add_argument("--force", action="store_true", help="re-read files already in ingest_log (adds nothing already stored)")
 
-    p = sub.add_parser("bots", help="bot detection: train the classifiers, score a day's accounts into account_risk, or evaluate on labelled profiles")
+    p = sub.add_parser(
+        "bots",
+        help="bot detection: train the classifiers, score a day's accounts into account_risk, evaluate on labelled profiles, "
+        "or measure the behaviour model on bot strategies it was not trained on",
+    )
     p.add_argument(
         "action",
-        choices=("train", "risk", "eval", "profiles"),
+        choices=("train", "risk", "eval", "profiles", "strategies"),
         help="train: fit, evaluate and register the models; risk: score the accounts of --date; "
         "eval: measure the registered profile model on labelled profile files; "
-        "profiles: load --network's profile exports (--profiles FILE) into account_profiles, for the daily risk",
+        "profiles: load --network's profile exports (--profiles FILE) into account_profiles, for the daily risk; "
+        "strategies: train the behaviour model without each generated bot strategy in turn and measure it on that strategy's days",
     )
     p.add_argument("--network", default=None, help="profiles: the network whose accounts the --profiles files describe (e.g. twitter)")
     p.add_argument("--date", type=_date, default=None, help="risk: the day whose window is scored")
@@ -292,6 +297,11 @@ def cmd_bots(args, settings) -> int:
 
         report = evaluate_profiles(spark, settings, [LabelledFile(p, label) for p, label in zip(args.profiles, args.label, strict=True)])
         print(report.table())
+        return 0
+    if args.action == "strategies":
+        from clout.bots.training import held_out_strategies
+
+        print(held_out_strategies(spark, settings).table())
         return 0
     from clout.bots.training import train
 

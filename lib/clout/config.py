@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -108,6 +108,12 @@ class BotRegistryConf(_Strict):
     alias: str
 
 
+# How the generator's planted bots act (clout.synth.generator): named here, not there, so that conf can check a
+# training day's strategies without importing the generator (production code never does).
+BotStrategy = Literal["timer", "imitator", "burst"]
+BOT_STRATEGIES: tuple[str, ...] = get_args(BotStrategy)
+
+
 class BotTrainingDayConf(_Strict):
     date: dt.date
     events: int = Field(gt=0)
@@ -115,6 +121,13 @@ class BotTrainingDayConf(_Strict):
     bot_permille: int = Field(gt=0, lt=1000)
     bot_event_share: float = Field(gt=0, lt=1)
     seed: int
+    bot_strategies: list[BotStrategy] = Field(default=["timer"], min_length=1)  # the day's bots split among these by id
+
+    @model_validator(mode="after")
+    def _distinct_strategies(self) -> BotTrainingDayConf:
+        if len(set(self.bot_strategies)) != len(self.bot_strategies):
+            raise ValueError(f"bot_strategies names a strategy twice (got {self.bot_strategies})")
+        return self
 
 
 class LabelledProfilesConf(_Strict):

@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 
 from clout import fs
 from clout.bots.features import behaviour_features, first_seen
-from clout.config import Settings
+from clout.config import BotTrainingDayConf, Settings
 from clout.ingest.stage import ingest
 from clout.synth.generator import SynthSpec, generate, native_id
 from clout.tables import EVENTS, TableStore
@@ -30,7 +30,7 @@ def training_settings(settings: Settings) -> Settings:
 
 
 def truth_accounts(truth: DataFrame, networks: list[str]) -> DataFrame:
-    """(network, account, label) for every generated person on every network, from the generator's truth.
+    """(network, account, label, bot_strategy) for every generated person on every network, from the generator's truth.
 
     Account ids are "<network>:<native id>", as every adapter spells them (and as link records name them).
     """
@@ -39,6 +39,7 @@ def truth_accounts(truth: DataFrame, networks: list[str]) -> DataFrame:
             F.lit(n).alias("network"),
             F.concat(F.lit(f"{n}:"), native_id(n, F.col("person_idx"))).alias("account"),
             F.col("is_bot").cast("double").alias("label"),
+            F.col("bot_strategy"),  # how a bot acted (clout.synth.generator); null for people
         )
         for n in networks
     ]
@@ -48,13 +49,16 @@ def truth_accounts(truth: DataFrame, networks: list[str]) -> DataFrame:
     return out.distinct()
 
 
-def behaviour_training_data(spark: SparkSession, settings: Settings) -> DataFrame:
-    """Behaviour features of the generated training days, labelled by the generator's truth."""
+def behaviour_training_data(spark: SparkSession, settings: Settings, days: list[BotTrainingDayConf] | None = None) -> DataFrame:
+    """Behaviour features of generated days (default: ``bots.training.days``), labelled by the generator's truth.
+
+    One row per (day, network, account) with ``label`` and the ``bot_strategy`` the bot acted by (null for people).
+    """
     scratch = training_settings(settings)
     fs.remove(spark, scratch.path(scratch.storage.root))
     training = settings.bots.training
     networks = {}
-    for d in training.days:
+    for d in days or training.days:
         spec = SynthSpec(
             day=d.date,
             events=d.events,
@@ -62,6 +66,7 @@ def behaviour_training_data(spark: SparkSession, settings: Settings) -> DataFram
             bot_permille=d.bot_permille,
             bot_event_share=d.bot_event_share,
             seed=d.seed,
+            bot_strategies=tuple(d.bot_strategies),
             networks=tuple(training.networks) if training.networks else None,
         )
         networks[d.date] = generate(spark, scratch, spec)["networks"]

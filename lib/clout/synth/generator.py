@@ -6,9 +6,17 @@ with partitions: 100 M events is the same code as 1 M with more partitions.
 Planted truth. Person ``i`` (0 = most influential) receives reactions with probability proportional to
 ``(i + 1) ** -alpha``: influence falls with the index, and ``true_influence`` is exactly that expected share.
 Reactors are drawn uniformly from the population, so who acts is unrelated to who is acted upon except
-through the planted influence. Bots (a small share of ids) act a lot, on a fixed timer, aimed at random
-people, and are never reacted to. A small share of lines is corrupted or duplicated on purpose so that
-quarantine and dedupe have something to do; the truth file records how many.
+through the planted influence. Bots (a small share of ids, the last ones) are never reacted to and act by one
+of ``BOT_STRATEGIES`` (``SynthSpec.bot_strategies``, split among the bots by id):
+
+- ``timer`` (the default): on a 5-minute timer over the whole day, aimed at uniformly random people;
+- ``imitator``: people's own timing and action mix, but most of its targeted actions amplify a handful of
+  "client" accounts (the same few for every imitator of the day);
+- ``burst``: silent most of the day, then shares and likes within seconds of each other, every burst bot in
+  the same few minutes, all on the posts of that burst's client (each bot works through the same list of posts).
+
+A small share of lines is corrupted or duplicated on purpose so that quarantine and dedupe have something to
+do; the truth file records how many.
 """
 
 from __future__ import annotations
@@ -18,10 +26,10 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from clout.config import Settings
+from clout.config import BOT_STRATEGIES, Settings
 from clout.ingest.adapters import load_adapter
 from clout.synth.schema import SYNTH_COLUMNS
 
@@ -44,6 +52,12 @@ class SynthSpec:
     duplicate_share: float = 0.0005  # lines written twice
     seed: int = 7
     networks: tuple[str, ...] | None = None
+    bot_strategies: tuple[str, ...] = ("timer",)  # bot i (counted from the first bot id) acts by bot_strategies[i % len]
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.bot_strategies) - set(BOT_STRATEGIES))
+        if not self.bot_strategies or unknown or len(set(self.bot_strategies)) != len(self.bot_strategies):
+            raise ValueError(f"bot_strategies {self.bot_strategies!r}: name each of {BOT_STRATEGIES} at most once, at least one")
 
     @property
     def n_persons(self) -> int:
@@ -90,6 +104,39 @@ def is_bot(idx: Column, spec: SynthSpec) -> Column:
     return idx >= F.lit(spec.n_persons - n_bots(spec))
 
 
+def bot_strategy(idx: Column, spec: SynthSpec) -> Column:
+    """The strategy a bot id acts by (null for people): the bots take the listed strategies in turn."""
+    first_bot = F.lit(spec.n_persons - n_bots(spec))
+    turn = F.pmod(idx - first_bot, F.lit(len(spec.bot_strategies))) + 1
+    return F.when(is_bot(idx, spec), F.element_at(F.array(*[F.lit(s) for s in spec.bot_strategies]), turn.cast("int")))
+
+
+def _by_strategy(strategy: Column, exprs: dict[str, Column], spec: SynthSpec) -> Column:
+    """One expression per strategy of the day, chosen by ``strategy``; a one-strategy day is that expression itself."""
+    *first, last = spec.bot_strategies
+    out = None
+    for name in first:
+        out = F.when(strategy == name, exprs[name]) if out is None else out.when(strategy == name, exprs[name])
+    return exprs[last] if out is None else out.otherwise(exprs[last])
+
+
+# imitators and burst bots work for a few "client" accounts, the same for all of them on a day
+CLIENTS = 5
+IMITATOR_CLIENT_SHARE = 0.8  # of an imitator's targeted actions; the rest aims like a person, as cover
+BURSTS, BURST_SECONDS = 6, 120  # burst bots act only in these windows of the day, all in the same ones
+AMPLIFYING = ("share", "like", "vote_up")  # what a burst bot does: every generated network renders one of them
+
+
+def client(k: Column, spec: SynthSpec) -> Column:
+    """The k-th client account of the day (0 <= k < CLIENTS): a person, drawn from the seed."""
+    return F.pmod(F.xxhash64(F.lit(spec.seed), F.lit("client"), k), F.lit(spec.n_persons - n_bots(spec)))
+
+
+def burst_start_second(k: Column, spec: SynthSpec) -> Column:
+    """When the day's k-th burst starts: a whole minute drawn from the seed, early enough to end within the day."""
+    return F.pmod(F.xxhash64(F.lit(spec.seed), F.lit("burst"), k), F.lit(1440 - BURST_SECONDS // 60 - 1)) * 60
+
+
 def persons_truth(spark: SparkSession, spec: SynthSpec) -> DataFrame:
     """The planted truth per person."""
     n = spec.n_persons
@@ -101,6 +148,7 @@ def persons_truth(spark: SparkSession, spec: SynthSpec) -> DataFrame:
         idx.alias("person_idx"),
         (weight / F.lit(norm)).alias("true_influence"),
         is_bot(idx, spec).alias("is_bot"),
+        bot_strategy(idx, spec).alias("bot_strategy"),
         F.element_at(F.array(*[F.lit(t) for t in TOPICS]), (F.pmod(idx, F.lit(len(TOPICS))) + 1).cast("int")).alias("topic"),
     )
 
@@ -139,26 +187,62 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
             u_time.alias("u_time"),
         )
         .withColumn("actor_is_bot", is_bot(F.col("actor_idx"), spec))
+        .withColumn("bot_strategy", bot_strategy(F.col("actor_idx"), spec))
     )
+    bursting = F.col("bot_strategy") == "burst"  # null (not bursting) for people
+    burst = F.floor(F.col("u_time") * BURSTS)  # which of the day's bursts a burst bot's action falls in
 
     action = None
     for net in networks:
         chosen = _pick(F.col("u_act"), synth_actions[net])
+        if "burst" in spec.bot_strategies:
+            # a network without any amplifying action keeps its whole mix
+            amplifying = {a: w for a, w in synth_actions[net].items() if a in AMPLIFYING} or synth_actions[net]
+            chosen = F.when(bursting, _pick(F.col("u_act"), amplifying)).otherwise(chosen)
         action = F.when(F.col("network") == net, chosen) if action is None else action.when(F.col("network") == net, chosen)
     df = df.withColumn("action", action)
-    # bots aim at random people; people aim by planted influence; nobody reacts to a bot or to themselves
-    target = F.when(F.col("actor_is_bot"), F.col("uniform_target")).otherwise(F.col("skewed_target"))
+    # people aim by planted influence; timer bots at random people; imitators mostly at their clients (the rest like
+    # a person); a burst at its client. Nobody reacts to a bot or to themselves.
+    u_aim = _u(F.col("seq"), salt=spec.seed * 100 + 6)
+    imitator_target = F.when(u_aim < F.lit(IMITATOR_CLIENT_SHARE), client(F.floor(u_aim / F.lit(IMITATOR_CLIENT_SHARE) * CLIENTS), spec)).otherwise(
+        F.col("skewed_target")
+    )
+    bot_target = _by_strategy(
+        F.col("bot_strategy"), {"timer": F.col("uniform_target"), "imitator": imitator_target, "burst": client(F.pmod(burst, F.lit(CLIENTS)), spec)}, spec
+    )
+    # a column first: the fix-ups below repeat it, and a repeated expression would be copied into the plan each time
+    df = df.withColumn("aim", F.when(F.col("actor_is_bot"), bot_target).otherwise(F.col("skewed_target")))
+    target = F.col("aim")
     target = F.when(is_bot(target, spec), F.pmod(target + 1, F.lit(n))).otherwise(target)
     target = F.when(target == F.col("actor_idx"), F.pmod(target + 1, F.lit(n))).otherwise(target)
     has_target = ~F.col("action").isin("post", "checkin")
     df = df.withColumn("target_idx", F.when(has_target, target))
-    # bots post on a timer: every 5 minutes, whatever the day brings
-    seconds = F.when(F.col("actor_is_bot"), F.floor(F.col("u_time") * 288) * 300 + F.pmod(F.col("actor_idx"), F.lit(60))).otherwise(
-        F.floor(F.col("u_time") * 86400)
+    # timer bots post every 5 minutes, whatever the day brings; imitators keep people's clock; burst bots act within
+    # seconds of each other in the day's few bursts
+    person_seconds = F.floor(F.col("u_time") * 86400)
+    bot_seconds = _by_strategy(
+        F.col("bot_strategy"),
+        {
+            "timer": F.floor(F.col("u_time") * 288) * 300 + F.pmod(F.col("actor_idx"), F.lit(60)),
+            "imitator": person_seconds,
+            "burst": burst_start_second(burst, spec) + F.floor((F.col("u_time") * BURSTS - burst) * BURST_SECONDS),
+        },
+        spec,
     )
-    df = df.select(*PLANTED_COLUMNS[:-1], seconds.cast("long").alias("seconds"))
+    seconds = F.when(F.col("actor_is_bot"), bot_seconds).otherwise(person_seconds)
+    # which of the target's posts was acted upon: one of 10^6, so one person rarely hits the same post twice
+    df = df.withColumn("target_post", F.pmod(F.xxhash64(F.col("seq"), F.lit(spec.seed)), F.lit(1_000_000)))
+    if "burst" in spec.bot_strategies:
+        # every burst bot works through the burst's posts in the same order (its i-th action in a burst hits the
+        # burst's i-th post), so the bots pile onto the same posts and none hits one post twice (a platform keeps
+        # one like per user and post: a second would be a duplicate event). A window over the burst rows only.
+        in_order = Window.partitionBy("actor_idx", burst).orderBy(seconds, F.col("seq"))
+        bursts = df.where(bursting).withColumn("target_post", (burst + 1) * 1_000_000 + F.row_number().over(in_order))
+        df = df.where(~F.coalesce(bursting, F.lit(False))).unionByName(bursts)
+    # the render reads only these columns, so planted actions (clout.synth.attacks) join the day's here
+    df = df.select(*PLANTED_COLUMNS[:-1], seconds.cast("long").alias("seconds"), "target_post")
     if planted is not None:
-        df = df.unionByName(planted.select(*PLANTED_COLUMNS))
+        df = df.unionByName(planted.select(*PLANTED_COLUMNS, F.pmod(F.xxhash64(F.col("seq"), F.lit(spec.seed)), F.lit(1_000_000)).alias("target_post")))
     topic_of = lambda idx: F.element_at(F.array(*[F.lit(t) for t in TOPICS]), (F.pmod(idx, F.lit(len(TOPICS))) + 1).cast("int"))  # noqa: E731
     topic_idx = F.coalesce(F.col("target_idx"), F.col("actor_idx"))
 
@@ -168,10 +252,7 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
         actor_native = native_id(net, F.col("actor_idx"))
         target_native = native_id(net, F.col("target_idx"))
         content = F.concat(F.lit("c"), F.col("seq").cast("string"))
-        # which of the target's posts was acted upon: one of 10^6, so one person rarely hits the same post twice
-        target_content = F.concat(
-            F.lit("t"), F.col("target_idx").cast("string"), F.lit("x"), F.pmod(F.xxhash64(F.col("seq"), F.lit(spec.seed)), F.lit(1_000_000)).cast("string")
-        )
+        target_content = F.concat(F.lit("t"), F.col("target_idx").cast("string"), F.lit("x"), F.col("target_post").cast("string"))
         creates = F.col("action").isin("post", "reply", "comment", "quote", "share", "answer", "checkin", "mention")
         rows.append(
             part.select(
