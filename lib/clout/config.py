@@ -241,7 +241,6 @@ class PartWeights(_Strict):
 class ScoreConf(_Strict):
     part_weights: PartWeights
     amplification_prior_posts: float = Field(ge=0)  # posts a person is assumed to have made before any reaction
-    reach_full_effort: float = Field(gt=0)  # mean effort per reaction at which a reacting person counts whole in reach
 
 
 class BotDiscountConf(_Strict):

@@ -2,9 +2,8 @@
 combined, mapped to 1..100.
 
 - reach: the people who acted on the person's content, each counted once (a person acting on two networks is
-  one person in the combined reach), weighted by how recent their latest reaction was, by their bot discount and
-  by how engaged they were (mean effort per reaction against ``score.reach_full_effort``: a like counts a whole
-  person, a view a tenth); an anonymous placeholder actor stands for as many unnamed people as it has reactions;
+  one person in the combined reach), weighted by how recent their latest reaction was and by their bot discount;
+  an anonymous placeholder actor stands for as many unnamed people as it has reactions;
 - amplification: decayed, discounted effort received per decayed post, with a prior of
   ``score.amplification_prior_posts`` posts, so one lucky post from a near-silent account is not a top score;
 - authority: the person's PageRank on the engagement graph (``authority`` table), per network its inflow.
@@ -61,42 +60,28 @@ def staged(store: TableStore, algorithm_version: str, snapshot_date: dt.date) ->
     return store.read(SCORES_STAGING).where(snapshot_rows(snapshot_date, algorithm_version))
 
 
-def engagement(full_effort: float) -> Column:
-    """How much of a person a reacting actor counts for in reach: their mean effort per reaction, as a share of
-    ``score.reach_full_effort`` (at most 1). Someone who liked or wrote counts whole; someone who only glanced (a
-    view, effort 0.1) counts a tenth: a large audience that only looks is not a large reach."""
-    return F.least(F.lit(1.0), F.col("effort_raw") / (F.col("reactions") * F.lit(full_effort)))
-
-
-def reach_contribution(full_effort: float) -> Column:
-    """What one reacting actor adds to reach: one person fading with recency, or many unnamed people, each as
-    engaged as their effort says."""
+def reach_contribution() -> DataFrame:
+    """What one reacting actor adds to reach: one person fading with recency, or many unnamed people."""
     people = F.when(F.col("anonymous"), F.col("reactions")).otherwise(F.col("recency"))
-    return people * engagement(full_effort) * F.col("bot_weight")
+    return people * F.col("bot_weight")
 
 
-def received(reactions: DataFrame, algorithm: Algorithm) -> DataFrame:
+def received(reactions: DataFrame) -> DataFrame:
     """Per (person_id, network): reach, effort received (after and before the bot discount).
 
     Every sum of the score is exact (clout.exact): a last bit that followed the partitioning would break ties in the ranks.
     """
     return reactions.groupBy(F.col("target_person").alias("person_id"), "network").agg(
-        exact_sum(reach_contribution(algorithm.score.reach_full_effort)).alias("reach"),
-        exact_sum("effort").alias("effort"),
-        exact_sum("effort_raw").alias("effort_raw"),
+        exact_sum(reach_contribution()).alias("reach"), exact_sum("effort").alias("effort"), exact_sum("effort_raw").alias("effort_raw")
     )
 
 
-def combined_reach(reactions: DataFrame, algorithm: Algorithm) -> DataFrame:
-    """Per person: each named actor once across networks (latest reaction, lowest discount, effort over all
-    networks), anonymous as counted."""
+def combined_reach(reactions: DataFrame) -> DataFrame:
+    """Per person: each named actor once across networks (latest reaction, lowest discount), anonymous as counted."""
     per_actor = reactions.groupBy(F.col("target_person").alias("person_id"), "actor_person", "anonymous").agg(
-        F.max("recency").alias("recency"),
-        exact_sum("reactions").alias("reactions"),
-        exact_sum("effort_raw").alias("effort_raw"),
-        F.min("bot_weight").alias("bot_weight"),
+        F.max("recency").alias("recency"), exact_sum("reactions").alias("reactions"), F.min("bot_weight").alias("bot_weight")
     )
-    return per_actor.groupBy("person_id").agg(exact_sum(reach_contribution(algorithm.score.reach_full_effort)).alias("reach"))
+    return per_actor.groupBy("person_id").agg(exact_sum(reach_contribution()).alias("reach"))
 
 
 def decayed_posts(posts: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
@@ -165,13 +150,13 @@ def suppressed_seen(reactions: DataFrame, risk: DataFrame, algorithm: Algorithm)
 
 def parts(reactions: DataFrame, posts: DataFrame, authority: DataFrame, risk: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
     """One row per scored or suppressed person: combined parts, per-network parts, networks, risk."""
-    per_network = received(reactions, algorithm)
+    per_network = received(reactions)
     network_posts = decayed_posts(posts, snapshot_date, algorithm)
     total_effort = per_network.groupBy("person_id").agg(exact_sum("effort").alias("effort_total"), exact_sum("effort_raw").alias("effort_raw_total"))
     by_person = network_parts(per_network, network_posts, authority, total_effort, algorithm)
     all_posts = network_posts.groupBy("person_id").agg(exact_sum("posts").alias("posts"), F.collect_set("network").alias("post_networks"))
     overall_authority = authority.where(is_overall()).select("person_id", "authority")
-    scored = total_effort.join(combined_reach(reactions, algorithm), on="person_id", how="inner").where(reached_someone())
+    scored = total_effort.join(combined_reach(reactions), on="person_id", how="inner").where(reached_someone())
     population = scored.select("person_id").unionByName(suppressed_seen(reactions, risk, algorithm)).distinct()
     return (
         population.join(scored, on="person_id", how="left")
