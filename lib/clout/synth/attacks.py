@@ -18,7 +18,7 @@ Scenarios (the issue's list; ``attack_rows`` plants all of them, every day):
 - ``bought_followers``: an account followed by ``bought_followers`` farm accounts a day that do nothing else.
   Allowed: nothing above the twin.
 - ``expert_vs_celebrity``: an expert whose few readers (drawn from the most influential 5 %) reply, comment and
-  share, and a celebrity seen by many (views, follows and a few likes from anyone). Allowed: the expert ranks above.
+  share, and a celebrity followed by many (follows from anyone, a few likes). Allowed: the expert ranks above.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ class AttackPlan:
     honest_reactions: int = 12  # honest reactions a day to each attacker and (identically) to its twin
     posts: int = 3  # honest posts a day of each attacker and twin
     expert_readers: int = 25
-    celebrity_viewers: int = 1500
-    celebrity_likes: int = 40
+    celebrity_followers: int = 1500
+    celebrity_likes: int = 10
 
 
 @dataclass(frozen=True)
@@ -220,11 +220,12 @@ def expert_and_celebrity(spark: SparkSession, spec: SynthSpec, planted: Planted,
     u_reader, u_action, u_time = (_u(F.col("k"), F.lit(spec.seed), salt=991 + s) for s in range(3))
     engaged = F.when(u_action < 0.4, F.lit("reply")).when(u_action < 0.7, F.lit("comment")).otherwise(F.lit("share"))
     out = out.unionByName(_planted(readers, engaged, _regular(u_reader, spec, top_share=0.05), F.lit(planted.expert), _daytime(u_time)))
-    audience = plan.celebrity_viewers + plan.celebrity_likes
+    # the celebrity's audience only follows (no adapter renders views of generated days), and one in 150 likes
+    audience = plan.celebrity_followers + plan.celebrity_likes
     seen = _rows(spark, audience, seq0 + 2 * plan.posts + plan.expert_readers)
-    u_viewer, u_kind, u_seen = (_u(F.col("k"), F.lit(spec.seed), salt=995 + s) for s in range(3))
-    passive = F.when(F.col("k") >= plan.celebrity_viewers, F.lit("like")).when(u_kind < 0.5, F.lit("view")).otherwise(F.lit("follow"))
-    return out.unionByName(_planted(seen, passive, _regular(u_viewer, spec), F.lit(planted.celebrity), _daytime(u_seen)))
+    u_fan, u_seen = (_u(F.col("k"), F.lit(spec.seed), salt=995 + s) for s in range(2))
+    passive = F.when(F.col("k") >= plan.celebrity_followers, F.lit("like")).otherwise(F.lit("follow"))
+    return out.unionByName(_planted(seen, passive, _regular(u_fan, spec), F.lit(planted.celebrity), _daytime(u_seen)))
 
 
 def attack_rows(spark: SparkSession, spec: SynthSpec, plan: AttackPlan | None = None) -> tuple[DataFrame, Planted]:
