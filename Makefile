@@ -61,7 +61,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check $(LINTED)
 
 test: lint
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --durations=30
 
 bench: setup
 	$(PY) bench/ingest_throughput.py --events 10000000

@@ -21,7 +21,7 @@ from clout.tables import ACCOUNT_RISK, ACCOUNTS, RINGS, SCORES, TableStore
 from conftest import settings_for, with_bot_models
 
 FIRST = dt.date(2026, 10, 5)
-DAYS = [FIRST + dt.timedelta(days=k) for k in range(4)]
+DAYS = [FIRST + dt.timedelta(days=k) for k in range(3)]
 LAST = DAYS[-1]
 NETWORKS = ("twitter", "mastodon", "instagram")
 PLAN = AttackPlan()
