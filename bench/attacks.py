@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-from clout.config import load_settings
+from clout.config import load_settings, overrides_under
 from clout.pipeline import run_daily
 from clout.score import stage as score_stage
 from clout.session import build_session
@@ -48,11 +48,7 @@ def main() -> int:
     settings = load_settings(
         "local",
         [
-            f"storage.root={root}/lake",
-            f"storage.landing={root}/landing",
-            f"storage.checkpoint_dir={root}/ckpt",
-            f"mlflow.tracking_uri=sqlite:///{root}/mlflow.db",
-            f"mlflow.artifact_root={root}/mlartifacts",
+            *overrides_under(root),
             "spark.conf.spark.sql.shuffle.partitions=4",
             *SMALL_BOT_TRAINING,
         ],

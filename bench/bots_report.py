@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from clout.bots.generated import truth_accounts
 from clout.bots.stage import score_accounts
 from clout.bots.training import train
-from clout.config import load_settings
+from clout.config import load_settings, overrides_under
 from clout.ingest.stage import ingest
 from clout.session import build_session
 from clout.synth.generator import SynthSpec, generate
@@ -43,11 +43,7 @@ def main() -> int:
     settings = load_settings(
         "local",
         [
-            f"storage.root={root}/lake",
-            f"storage.landing={root}/landing",
-            f"storage.checkpoint_dir={root}/ckpt",
-            f"mlflow.tracking_uri=sqlite:///{root}/mlflow.db",
-            f"mlflow.artifact_root={root}/mlartifacts",
+            *overrides_under(root),
             *args.overrides,
         ],
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from clout.bots.training import held_out_strategies
-from clout.config import BOT_STRATEGIES, load_settings
+from clout.config import BOT_STRATEGIES, load_settings, overrides_under
 from clout.session import build_session
 
 
@@ -43,11 +43,7 @@ def main() -> int:
     settings = load_settings(
         "local",
         [
-            f"storage.root={root}/lake",
-            f"storage.landing={root}/landing",
-            f"storage.checkpoint_dir={root}/ckpt",
-            f"mlflow.tracking_uri=sqlite:///{root}/mlflow.db",
-            f"mlflow.artifact_root={root}/mlartifacts",
+            *overrides_under(root),
             days,
             *args.overrides,
         ],

@@ -365,6 +365,18 @@ def _format_errors(err: ValidationError, source: str) -> str:
     return f"invalid configuration ({source}):\n" + "\n".join(lines)
 
 
+def overrides_under(root: str | Path) -> list[str]:
+    """The overrides (as ``--set``) that keep a store's tables, landing files, checkpoints and MLflow store under one
+    folder: a throw-away store of a bench or a scratch run."""
+    return [
+        f"storage.root={root}/lake",
+        f"storage.landing={root}/landing",
+        f"storage.checkpoint_dir={root}/ckpt",
+        f"mlflow.tracking_uri=sqlite:///{root}/mlflow.db",
+        f"mlflow.artifact_root={root}/mlartifacts",
+    ]
+
+
 def load_settings(env: str = "local", overrides: list[str] | None = None, conf_dir: Path = CONF_DIR) -> Settings:
     data = _read_yaml(conf_dir / "base.yaml")
     data = deep_merge(data, _read_yaml(conf_dir / f"{env}.yaml"))
