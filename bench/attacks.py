@@ -68,7 +68,11 @@ def main() -> int:
         snapshot = store.read(SCORES).where(score_stage.snapshot_rows(day, "v1")).select("person_id", "score")
         scores = {r.person_id: r.score for r in snapshot.collect()}  # a bench population: thousands of rows
         by_day.append((day, outcomes(scores, planted)))
-        print(f"{day}: daily job {time.monotonic() - t0:.0f}s, {len(scores):,} persons scored", flush=True)
+        print(
+            f"{day}: daily job {time.monotonic() - t0:.0f}s, {len(scores):,} persons scored; after/before: "
+            + "  ".join(f"{o.after:.1f}/{o.before:.1f}" for o in by_day[-1][1]),
+            flush=True,
+        )
     day, last = by_day[-1]
     population = f"{args.events:,} honest events a day ({args.persons:,} persons, {', '.join(networks)})"
     print(f"\n{args.days} days of {population} with every scenario planted; scores of {day}:")
