@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from clout.synth.generator import PLANTED_COLUMNS, SynthSpec
+from clout.synth.generator import PLANTED_COLUMNS, SynthSpec, _u  # the generator's one hash draw
 
 NETWORK = "twitter"
 SECONDS_PER_DAY = 86_400
@@ -113,11 +113,6 @@ class Planted:
             "ring": list(zip(self.ring, self.ring_twins, strict=True)),
             "bought_followers": [(self.buyer, self.buyer_twin)],
         }
-
-
-def _u(*cols: Column, salt: int) -> Column:
-    h = F.xxhash64(*cols, F.lit(salt))
-    return F.pmod(h, F.lit(1_000_000_007)).cast("double") / F.lit(1_000_000_007.0)
 
 
 def _rows(spark: SparkSession, count: int, seq0: int) -> DataFrame:

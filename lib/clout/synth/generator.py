@@ -231,7 +231,8 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
     )
     seconds = F.when(F.col("actor_is_bot"), bot_seconds).otherwise(person_seconds)
     # which of the target's posts was acted upon: one of 10^6, so one person rarely hits the same post twice
-    df = df.withColumn("target_post", F.pmod(F.xxhash64(F.col("seq"), F.lit(spec.seed)), F.lit(1_000_000)))
+    target_post = F.pmod(F.xxhash64(F.col("seq"), F.lit(spec.seed)), F.lit(1_000_000))
+    df = df.withColumn("target_post", target_post)
     if "burst" in spec.bot_strategies:
         # every burst bot works through the burst's posts in the same order (its i-th action in a burst hits the
         # burst's i-th post), so the bots pile onto the same posts and none hits one post twice (a platform keeps
@@ -242,7 +243,7 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
     # the render reads only these columns, so planted actions (clout.synth.attacks) join the day's here
     df = df.select(*PLANTED_COLUMNS[:-1], seconds.cast("long").alias("seconds"), "target_post")
     if planted is not None:
-        df = df.unionByName(planted.select(*PLANTED_COLUMNS, F.pmod(F.xxhash64(F.col("seq"), F.lit(spec.seed)), F.lit(1_000_000)).alias("target_post")))
+        df = df.unionByName(planted.select(*PLANTED_COLUMNS, target_post.alias("target_post")))
     topic_of = lambda idx: F.element_at(F.array(*[F.lit(t) for t in TOPICS]), (F.pmod(idx, F.lit(len(TOPICS))) + 1).cast("int"))  # noqa: E731
     topic_idx = F.coalesce(F.col("target_idx"), F.col("actor_idx"))
 
