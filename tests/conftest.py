@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import tempfile
@@ -82,6 +83,38 @@ def spark(settings):
     session = build_session(settings, "tests")
     yield session
     session.stop()
+
+
+ATTACK_DAYS = [dt.date(2026, 10, 5) + dt.timedelta(days=k) for k in range(2)]
+ATTACK_NETWORKS = ("twitter", "mastodon", "instagram")
+
+
+def attacked_overrides(root: Path) -> list[str]:
+    """The --set overrides of the attacked lakehouse (``attacked_lake``): its own catalog database, so its views
+    name its tables, and the session's bot champions."""
+    return overrides_for(root, "attacked", with_bot_models(root, "attacked", ["storage.database=clout_attacked"]))
+
+
+@pytest.fixture(scope="session")
+def attacked_lake(spark, test_root):
+    """Generated days with every attack scenario of clout.synth.attacks planted among honest people (12,000 events a
+    day, 600 persons, three networks), each run through the daily job under v1. Returns (settings, planted ids).
+
+    Shared because a daily run is minutes of fixed cost however small the day: test_attacks reads the scores of the
+    last day, test_versions backfills v2 over the same days, compares, promotes and reruns them (it runs after
+    test_attacks, and what it changes leaves the v1 rows test_attacks reads identical)."""
+    from clout.pipeline import run_daily
+    from clout.synth.attacks import AttackPlan, attack_rows
+    from clout.synth.generator import SynthSpec, generate
+
+    settings = load_settings("local", attacked_overrides(test_root))
+    planted = None
+    for i, day in enumerate(ATTACK_DAYS):
+        spec = SynthSpec(day=day, events=12_000, persons=600, seed=70 + i, networks=ATTACK_NETWORKS)
+        rows, planted = attack_rows(spark, spec, AttackPlan())
+        generate(spark, settings, spec, planted=rows)
+        run_daily(spark, settings, day, now=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(6)))
+    return settings, planted
 
 
 @pytest.fixture()

@@ -1,42 +1,29 @@
 """Gaming must not pay: the attack scenarios of clout.synth.attacks, run through the daily job over generated days.
 
-Every scenario is planted into every day of one generated population (honest people around them), the daily job
-runs each day (ingest, identity, aggregates, bots, rings, authority, scores, gates, publish), and the assertions are
-on the published scores of the last day. An attacker's gain is measured against its twin: an account that received
-exactly the same honest reactions and posted the same posts, but did not attack (see clout.synth.attacks).
+Every scenario is planted into every day of one generated population (honest people around them: the session's
+attacked lakehouse, conftest.attacked_lake), the daily job runs each day (ingest, identity, aggregates, bots, rings,
+authority, scores, gates, publish), and the assertions are on the published scores of the last day. An attacker's
+gain is measured against its twin: an account that received exactly the same honest reactions and posted the same
+posts, but did not attack (see clout.synth.attacks).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from pyspark.sql import functions as F
 
-from clout.pipeline import run_daily
 from clout.score import stage as score_stage
-from clout.synth.attacks import AttackPlan, attack_rows
-from clout.synth.generator import SynthSpec, generate
 from clout.tables import ACCOUNT_RISK, ACCOUNTS, RINGS, SCORES, TableStore
-from conftest import settings_for, with_bot_models
+from conftest import ATTACK_DAYS
 
-FIRST = dt.date(2026, 10, 5)
-DAYS = [FIRST + dt.timedelta(days=k) for k in range(3)]
-LAST = DAYS[-1]
-NETWORKS = ("twitter", "mastodon", "instagram")
-PLAN = AttackPlan()
+LAST = ATTACK_DAYS[-1]
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def attacked(spark, test_root):
-    """The days run through the daily job; returns (settings, planted ids, {person_id: score} of the last day)."""
-    settings = settings_for(test_root, "attacks", with_bot_models(test_root, "attacks"))
-    for i, day in enumerate(DAYS):
-        spec = SynthSpec(day=day, events=12_000, persons=600, seed=70 + i, networks=NETWORKS)
-        rows, planted = attack_rows(spark, spec, PLAN)
-        generate(spark, settings, spec, planted=rows)
-        run_daily(spark, settings, day, now=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(6)))
+def attacked(spark, attacked_lake):
+    """(settings, planted ids, {person_id: score} of the last day) of the attacked days (conftest.attacked_lake)."""
+    settings, planted = attacked_lake
     store = TableStore(spark, settings)
     scores = store.read(SCORES).where(score_stage.snapshot_rows(LAST, "v1")).select("person_id", "score", "suppressed").collect()  # ~700 rows
     return settings, planted, {r.person_id: r for r in scores}

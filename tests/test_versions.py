@@ -1,12 +1,15 @@
-"""Versions side by side on one lakehouse: two generated days published under v1 by the daily job, then a
-backfill under v2 (resumable, never touching v1's rows), a comparison of the two, promotion and rollback of
-scores_current, a person's history, and the daily job and a forced backfill running at once as two processes.
-Real Spark, Delta, GraphFrames, GE and MLflow (SQLite). Small days on three networks: the cost is per stage."""
+"""Versions side by side on one lakehouse: the session's attacked days (conftest.attacked_lake: two generated days
+with the attack scenarios planted, shared with test_attacks) published under v1 by the daily job, then a backfill
+under v2 (resumable, never touching v1's rows), a comparison of the two, promotion and rollback of scores_current, a
+person's history, and the daily job and a forced backfill running at once as two processes. Real Spark, Delta,
+GraphFrames, GE and MLflow (SQLite). Small days on three networks: the cost is per stage."""
 
 import datetime as dt
+import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import mlflow
@@ -20,27 +23,21 @@ from clout import cli
 from clout.aggregate.stage import build_day
 from clout.config import ConfigError, load_algorithm
 from clout.errors import InputError
-from clout.pipeline import refresh_other_versions, run_daily
+from clout.pipeline import refresh_other_versions
 from clout.score.stage import snapshot_rows
-from clout.synth.generator import SynthSpec, generate
 from clout.tables import ACCOUNT_RISK, ACCOUNTS, AUTHORITY, DAILY_INTERACTIONS, EVENTS, POSTS_DAILY, PROMOTIONS, SCORE_EXPLANATIONS, SCORES, TableStore
 from clout.versions.backfill import plan_backfill, run_backfill
 from clout.versions.compare import compare_versions, rank_correlations
 from clout.versions.promotions import current_version, person_history, promote
-from conftest import overrides_for, settings_for, with_bot_models
+from conftest import ATTACK_DAYS, attacked_overrides
 
-DAYS = [dt.date(2026, 11, 19), dt.date(2026, 11, 20)]
-NETWORKS = ("twitter", "mastodon", "reddit")
-EXTRA = ["storage.database=clout_versions"]  # its own catalog database: views name this lakehouse's tables
+DAYS = ATTACK_DAYS
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def lake(spark, test_root):
-    settings = settings_for(test_root, "versions", with_bot_models(test_root, "versions", EXTRA))
-    for i, day in enumerate(DAYS):
-        generate(spark, settings, SynthSpec(day=day, events=5000, persons=300, seed=40 + i, networks=NETWORKS))
-        run_daily(spark, settings, day, now=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(6)))
+def lake(spark, attacked_lake):
+    settings, _ = attacked_lake
     return settings, TableStore(spark, settings)
 
 
@@ -183,7 +180,7 @@ def _moves(xs, ys) -> dict[int, int]:
 
 
 def test_compare_cli_prints_and_refuses_a_missing_snapshot(lake, backfilled, test_root, capsys):
-    args = overrides_for(test_root, "versions", with_bot_models(test_root, "versions", EXTRA))
+    args = attacked_overrides(test_root)
     sets = [x for kv in args for x in ("--set", kv)]
     assert cli.main(["compare", "--date", DAYS[1].isoformat(), "--a", "v1", "--b", "v2", "--top", "10", "--movers", "3", *sets]) == 0
     out = capsys.readouterr().out
@@ -239,20 +236,22 @@ def test_history_shows_both_versions_and_which_was_current(lake, backfilled, tes
     assert {(r.snapshot_date, r.algorithm_version) for r in rows} >= {(d, v) for d in DAYS for v in ("v1", "v2")}
     assert rows == sorted(rows, key=lambda r: (-r.snapshot_date.toordinal(), r.algorithm_version))
     assert {r.snapshot_date: r.algorithm_version for r in rows if r.published_as_current} == {d: current_version(store, d) for d in DAYS}
-    args = [x for kv in overrides_for(test_root, "versions", with_bot_models(test_root, "versions", EXTRA)) for x in ("--set", kv)]
+    args = [x for kv in attacked_overrides(test_root) for x in ("--set", kv)]
     assert cli.main(["history", person, *args]) == 0
     out = capsys.readouterr().out
     assert person in out and out.count("  *") == 2 and "promotion:" in out
     assert cli.main(["history", "person:nobody", *args]) == 1
 
 
-def test_daily_and_backfill_run_at_once_on_one_lakehouse(lake, backfilled, test_root):
-    """The daily job (v1, rerunning the last day) and a forced backfill of v2 of that day run as two processes on
-    the same tables and snapshot dates: both finish, no Delta conflict is lost, and each writes what it wrote alone:
-    the same aggregates bit for bit, the same persons with the same scores. The files rewritten around them change the
-    order rows are read in, which moved scores by a point where two persons tied while sums were double sums; they
-    are exact sums now (clout.exact), so every score must be the same."""
-    _, store = lake
+def test_daily_and_backfill_run_at_once_on_one_lakehouse(lake, backfilled, test_root, tmp_path, caplog):
+    """The daily job (v1, rerunning the last day, in a process of its own) and a forced backfill of v2 of that day
+    (in this test's process) run at once on the same tables and snapshot date: both finish, no Delta conflict is
+    lost, and each writes what it wrote alone: the same aggregates bit for bit, the same persons with the same
+    scores. The backfill starts once the daily run has linked the day's identities, so both build that day's
+    aggregates, scores and explanations at the same time. The files rewritten around them change the order rows are
+    read in, which moved scores by a point where two persons tied while sums were double sums; they are exact sums
+    now (clout.exact), so every score must be the same."""
+    settings, store = lake
 
     def state(version: str):
         this = F.col("algorithm_version") == version
@@ -260,22 +259,31 @@ def test_daily_and_backfill_run_at_once_on_one_lakehouse(lake, backfilled, test_
         return checksum(store.read(DAILY_INTERACTIONS).where(this)), scores
 
     alone = {v: state(v) for v in ("v1", "v2")}
-    sets = [x for kv in overrides_for(test_root, "versions", with_bot_models(test_root, "versions", EXTRA)) for x in ("--set", kv)]
+    sets = [x for kv in attacked_overrides(test_root) for x in ("--set", kv)]
     env = os.environ | {"PYSPARK_PYTHON": sys.executable}
     day = DAYS[-1].isoformat()  # both write this snapshot date; the gates only read, so the daily run skips them to save minutes
-    jobs = {
-        "daily": ["daily", "--date", day, "--set", "quality.enabled=false"],
-        "backfill": ["backfill", "--from", day, "--to", day, "--algorithm", "v2", "--force"],
-    }
-    running = {
-        name: subprocess.Popen([sys.executable, "-m", "clout.cli", *args, *sets], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for name, args in jobs.items()
-    }
-    outputs = {name: proc.communicate(timeout=1200)[0] for name, proc in running.items()}
-    for name, proc in running.items():
-        assert proc.returncode == 0, f"{name} failed:\n{outputs[name][-3000:]}"
-    assert "1 snapshot(s) computed" in outputs["backfill"] and f"daily {day} (v1) done" in outputs["daily"]
-    conflicts = [line for out in outputs.values() for line in out.splitlines() if "Delta conflict" in line]
+    daily_log = tmp_path / "daily.log"
+    with daily_log.open("w") as out:
+        daily = subprocess.Popen(
+            [sys.executable, "-m", "clout.cli", "daily", "--date", day, "--set", "quality.enabled=false", *sets],
+            env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 900
+            while f"{day} v1: identity done" not in daily_log.read_text() and daily.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert daily.poll() is None, f"the daily run was not running when the backfill started:\n{daily_log.read_text()[-3000:]}"
+            with caplog.at_level(logging.WARNING):
+                report = run_backfill(store.spark, settings, DAYS[-1], DAYS[-1], "v2", force=True, progress=lambda _: None)
+            daily.wait(timeout=1200)
+        finally:
+            if daily.poll() is None:
+                daily.kill()
+    output = daily_log.read_text()
+    assert daily.returncode == 0, f"daily failed:\n{output[-3000:]}"
+    assert report.done == [DAYS[-1]] and f"daily {day} (v1) done" in output
+    here = [r.getMessage() for r in caplog.records]
+    conflicts = [line for line in [*output.splitlines(), *here] if "Delta conflict" in line]
     assert not [c for c in conflicts if "persisted" in c]
 
     for version, (aggregates, scores) in alone.items():
@@ -314,7 +322,7 @@ def test_notebook_runs_against_the_lakehouse(lake, backfilled, test_root, notebo
     path = Path(__file__).resolve().parents[1] / "notebooks" / notebook
     nb = nbformat.read(path, as_version=4)
     monkeypatch.setenv("CLOUT_ENV", "local")  # the kernel inherits this process's environment
-    monkeypatch.setenv("CLOUT_SET", "\n".join(overrides_for(test_root, "versions", with_bot_models(test_root, "versions", EXTRA))))
+    monkeypatch.setenv("CLOUT_SET", "\n".join(attacked_overrides(test_root)))
     monkeypatch.setenv("CLOUT_B", "v2")
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
