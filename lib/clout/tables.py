@@ -417,9 +417,17 @@ class TableStore:
         return DeltaTable.forPath(self.spark, self.path(spec))
 
     def version(self, spec: TableSpec) -> int | None:
+        """The table's latest committed version, or None when there is no table.
+
+        Read from the Delta log brought up to date (it lists ``_delta_log``, so commits of other processes count):
+        ``DeltaTable.history(1)`` builds a DataFrame and runs a job for it, 0.2-0.4 s a call against about 15 ms,
+        and a daily run asks for about 25 versions."""
         if not self.exists(spec):
             return None
-        return int(self.delta(spec).history(1).select("version").first()[0])
+        jvm = self.spark._jvm
+        no_option = jvm.scala.Option.empty()
+        log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(self.spark._jsparkSession, self.path(spec))
+        return int(log.update(False, no_option, no_option).version())  # stalenessAcceptable=False: the latest commit
 
     def metrics_since(self, spec: TableSpec, before: int | None) -> dict[str, str]:
         """The operation metrics of the table's latest commit (``numDeletedRows``, ``numTargetRowsInserted``, ...), or
