@@ -122,6 +122,15 @@ def test_serve_sql_answers_a_jdbc_client_and_holds_the_metastore(lake, test_root
         assert answer.stdout.split("> ", 1)[1].split() == ["person_id,score", "person:p0,50", "person:p1,60", "n", "1", "erasures", "0"], answer.stdout
         assert record_mtime(settings) == registered_at  # nothing was registered again
 
+        # clout sql from a new process goes to the running server instead of starting a session of its own
+        sql_started = time.monotonic()
+        command = [sys.executable, "-m", "clout.cli", "sql", "SELECT person_id, score FROM scores_current ORDER BY person_id", "--limit", "1", *sets]
+        sql = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=180)
+        print(f"clout sql through serve-sql: {time.monotonic() - sql_started:.1f} s")
+        assert sql.returncode == 0 and "answered by clout serve-sql at jdbc:hive2://" in sql.stderr, sql.stderr[-3000:]
+        assert [line for line in sql.stdout.splitlines() if line.startswith("|")] == ["|person_id|score|", "|person:p0|   50|"], sql.stdout
+        assert "only showing top 1 row" in sql.stdout
+
         holder = catalog.metastore_holder(settings)
         assert holder is not None and "serve-sql" in catalog.describe_process(holder)
         store.ensure(IDENTITY_LINKS)  # a job adds a table while the server holds the metastore

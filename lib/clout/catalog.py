@@ -15,10 +15,14 @@ metastore and jobs register their tables themselves.
 
 from __future__ import annotations
 
+import csv
 import fcntl
+import getpass
 import json
 import os
+import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -29,6 +33,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from clout.config import Settings
+from clout.jvm import spark_home_jars
 from clout.session import build_session, spark_jars
 from clout.sqltext import identifier
 from clout.tables import ALL_TABLES, TableStore
@@ -154,6 +159,77 @@ def query_session(settings: Settings) -> SparkSession:
         spark = build_session(settings, "sql")
         TableStore(spark, settings).register_all()
         return spark
+
+
+def serving_url(settings: Settings) -> str | None:
+    """The JDBC URL of a ``clout serve-sql`` running on this lakehouse's catalog, or None.
+
+    Only for the embedded metastore, where it is known who serves it: its holder must be a serve-sql process and
+    conf's JDBC address must accept connections. A query sent there is answered by a warm JVM in seconds, where a
+    new session spends most of a minute starting Spark, opening the catalog and planning its first Delta scan.
+    """
+    if not settings.metastore_path():
+        return None  # a shared metastore service: a listening port does not say which lakehouse it serves
+    holder = metastore_holder(settings)
+    if holder is None or "serve-sql" not in describe_process(holder):
+        return None
+    host, port = settings.catalog.jdbc_host, settings.catalog.jdbc_port
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            pass
+    except OSError:
+        return None
+    return f"jdbc:hive2://{host}:{port}/{identifier(settings.storage.database, 'storage.database')}"
+
+
+def query_server(url: str, query: str, limit: int) -> tuple[list[str], list[list[str]], bool] | str:
+    """Run ``query`` on the JDBC server at ``url`` with beeline (pyspark ships it): (header, the first ``limit`` rows,
+    whether more followed), or beeline's error text. Rows stream (``--incremental``) and beeline is stopped once
+    ``limit`` + 1 have arrived, so a large result is not fetched whole."""
+    java = str(Path(os.environ["JAVA_HOME"]) / "bin" / "java") if os.environ.get("JAVA_HOME") else (shutil.which("java") or "java")
+    command = [java, "-cp", f"{spark_home_jars()}/*", "org.apache.hive.beeline.BeeLine", "-u", url, "-n", getpass.getuser()]
+    command += ["--outputformat=csv2", "--silent=true", "--showHeader=true", "--incremental=true", "-e", query]
+    beeline = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        records = csv.reader(_without_prompt(beeline.stdout, url))
+        header = next(records, None)
+        rows: list[list[str]] = []
+        for record in records:
+            if len(rows) == limit:
+                return header or [], rows, True
+            rows.append(record)
+        error = beeline.stderr.read()
+        if beeline.wait(timeout=60) != 0 or header is None:
+            stated = [line for line in error.splitlines() if line.strip() and not line.startswith(("\t", " "))]  # no JVM stack frames
+            return "\n".join(stated[:5]) or f"beeline exited with {beeline.returncode}"
+        return header, rows, False
+    finally:
+        if beeline.poll() is None:
+            beeline.kill()
+        beeline.wait()
+
+
+def _without_prompt(lines, url: str):
+    """beeline's output, less the prompt (``0: jdbc:hive2://...> ``) it writes before the first line even when silent."""
+    for number, line in enumerate(lines):
+        if number == 0 and "> " in line and url.split("/")[2] in line.split("> ", 1)[0]:
+            line = line.split("> ", 1)[1]
+        yield line
+
+
+def print_table(header: list[str], rows: list[list[str]], more: bool) -> None:
+    """As ``DataFrame.show(truncate=False)`` prints."""
+    widths = [max([len(name)] + [len(row[i]) if i < len(row) else 0 for row in rows]) for i, name in enumerate(header)]
+    border = "+" + "+".join("-" * w for w in widths) + "+"
+    print(border)
+    print("|" + "|".join(name.rjust(w) for name, w in zip(header, widths, strict=True)) + "|")
+    print(border)
+    for row in rows:
+        print("|" + "|".join((row[i] if i < len(row) else "").rjust(w) for i, w in enumerate(widths)) + "|")
+    print(border)
+    if more:
+        print(f"only showing top {len(rows)} row{'s' if len(rows) != 1 else ''}")
+    print()
 
 
 def refresh_after_job(spark: SparkSession, settings: Settings, env: str, overrides: list[str]) -> None:
