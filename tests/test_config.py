@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,54 @@ def test_algorithm_v1_loads_and_checks_version(tmp_path):
     s = load_settings("local", [f"algorithm.dir={tmp_path}"])
     with pytest.raises(ConfigError):
         load_algorithm(s, "v9")
+
+
+def test_conf_dir_order_env_var_then_working_dir(tmp_path, monkeypatch):
+    """$CLOUT_CONF_DIR first, then base.yaml in the working directory (spark-submit --files), with the algorithms beside
+    the conf read: in algorithms/ when there is one, else flat (files shipped with --files land in one folder)."""
+    import shutil
+
+    from clout.config import find_conf_dir
+
+    source = find_conf_dir()
+    own = tmp_path / "own"
+    shutil.copytree(str(source), own)
+    (own / "base.yaml").write_text((own / "base.yaml").read_text().replace("app_name: clout", "app_name: clout-own"))
+    monkeypatch.setenv("CLOUT_CONF_DIR", str(own))
+    s = load_settings("cluster")
+    assert s.spark.app_name == "clout-own" and s.conf_source() == str(own)
+    assert load_algorithm(s, "v2").version == "v2"
+
+    shipped = tmp_path / "shipped"  # what --files conf/base.yaml,conf/local.yaml,conf/algorithms/v1.yaml leaves in the working dir
+    shipped.mkdir()
+    for name in ("base.yaml", "local.yaml", "algorithms/v1.yaml"):
+        shutil.copy(own / name, shipped)
+    monkeypatch.delenv("CLOUT_CONF_DIR")
+    monkeypatch.chdir(shipped)
+    s = load_settings("local")
+    assert s.spark.app_name == "clout-own" and s.conf_source() == str(shipped)
+    assert load_algorithm(s).version == "v1"
+    with pytest.raises(ConfigError, match="not found"):
+        load_algorithm(s, "v2")  # not shipped
+
+    monkeypatch.setenv("CLOUT_CONF_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(ConfigError, match=r"no base\.yaml"):
+        load_settings("local")
+
+
+def test_jars_from_spark_submit_or_conf_when_there_is_no_jars_folder(monkeypatch):
+    """A wheel on a cluster has no .jars/: jars named in conf (or given to spark-submit) are accepted, the session then
+    checks the classes load; nothing at all is refused upfront, and so is a source tree whose set-up did not run."""
+    from clout import session
+    from clout.jvm import JarsMissing
+
+    monkeypatch.setattr(session, "jar_group", lambda group: [])
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    monkeypatch.setattr(session, "SOURCE_TREE", None)
+    packages = "spark.conf.spark.jars.packages=io.delta:delta-spark_4.1_2.13:4.4.0,io.graphframes:graphframes-spark4_2.13:0.11.0"
+    assert session.local_jars(load_settings("cluster", [packages])) == []
+    with pytest.raises(JarsMissing, match="spark-submit"):
+        session.local_jars(load_settings("cluster"))
+    monkeypatch.setattr(session, "SOURCE_TREE", Path("/src"))
+    with pytest.raises(JarsMissing, match="make setup"):
+        session.local_jars(load_settings("local"))

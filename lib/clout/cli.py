@@ -7,7 +7,10 @@ import datetime as dt
 import logging
 import shlex
 import sys
+from pathlib import Path
 
+from clout import __file__ as clout_file
+from clout import __version__
 from clout.config import ConfigError, load_settings
 from clout.errors import InputError
 from clout.jvm import JarsMissing
@@ -529,6 +532,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings(args.env, args.overrides)
+        # which code and conf ran: a source tree, an installed wheel or the wheel spark-submit shipped (--py-files)
+        log.info("clout %s from %s, conf from %s", __version__, Path(clout_file).parent, settings.conf_source())
         code = COMMANDS[args.command](args, settings)
         if code == 0 and args.command in WRITERS:
             from pyspark.sql import SparkSession

@@ -7,16 +7,44 @@ instead of surfacing later as a mysterious Spark error.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from clout.jvm import PROJECT_ROOT
+from clout.jvm import PROJECT_ROOT, SOURCE_TREE
 
-CONF_DIR = PROJECT_ROOT / "conf"
+CONF_DIR_ENV = "CLOUT_CONF_DIR"
+
+
+def find_conf_dir() -> Traversable:
+    """The folder base.yaml and the env files are read from, the first of:
+
+    1. ``$CLOUT_CONF_DIR``: a folder laid out like conf/ (a deployment's own conf, an unpacked ``--archives``);
+    2. the working directory when it holds base.yaml: what ``spark-submit --files conf/base.yaml,conf/cluster.yaml``
+       gives a driver in cluster deploy mode (YARN, Kubernetes), whose working directory holds the shipped files;
+    3. the conf shipped in the package (clout/conf/ in the wheel, setup.py): a wheel installed on a cluster or the
+       wheel spark-submit ships with --py-files, read from inside the zip;
+    4. conf/ of the source tree (a checkout, an editable install): the one copy anyone edits; the wheel copies it.
+    """
+    explicit = os.environ.get(CONF_DIR_ENV)
+    if explicit:
+        if not (Path(explicit) / "base.yaml").is_file():
+            raise ConfigError(f"${CONF_DIR_ENV}={explicit}: no base.yaml there")
+        return Path(explicit)
+    if (Path.cwd() / "base.yaml").is_file():
+        return Path.cwd()
+    shipped = resources.files("clout") / "conf"
+    if (shipped / "base.yaml").is_file():
+        return shipped
+    if SOURCE_TREE is not None:
+        return SOURCE_TREE / "conf"
+    raise ConfigError(f"no conf found: set ${CONF_DIR_ENV}, ship base.yaml with --files, or install the clout wheel (it carries clout/conf)")
 
 
 class ConfigError(ValueError):
@@ -63,7 +91,7 @@ class CatalogConf(_Strict):
 
 class AlgorithmRef(_Strict):
     version: str = Field(pattern=VERSION_PATTERN)
-    dir: str
+    dir: str  # empty: algorithms/ of the conf folder in use (clout.config.find_conf_dir), so a wheel reads its own
 
 
 class IngestConf(_Strict):
@@ -183,6 +211,19 @@ class Settings(_Strict):
     bots: BotsConf
     networks: dict[str, NetworkConf]
     env: str = "local"
+    _conf_dir: Traversable | None = PrivateAttr(default=None)  # where load_settings read base.yaml: algorithms are beside it
+
+    def conf_source(self) -> str:
+        """The folder load_settings read base.yaml from (inside a zip for the wheel spark-submit ships)."""
+        return str(self._conf_dir) if self._conf_dir is not None else "(not read from files)"
+
+    def algorithms_dir(self) -> Traversable:
+        """Where the algorithm versions' YAML files are: conf ``algorithm.dir`` when set (relative: under the project), else
+        algorithms/ of the conf folder in use, or that folder itself when it has none (files shipped flat with --files)."""
+        if self.algorithm.dir:
+            return Path(self.path(self.algorithm.dir))
+        folder = self._conf_dir if self._conf_dir is not None else find_conf_dir()
+        return folder / "algorithms" if (folder / "algorithms").is_dir() else folder
 
     def path(self, value: str) -> str:
         """Resolve a storage path: URIs (s3a://, abfss://, file:) as they are, relative paths under the project."""
@@ -313,8 +354,8 @@ class Algorithm(_Strict):
         return self.action_weights | self.network_action_weights.get(network, {})
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.exists():
+def _read_yaml(path: Traversable) -> dict[str, Any]:
+    if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
@@ -377,23 +418,27 @@ def overrides_under(root: str | Path) -> list[str]:
     ]
 
 
-def load_settings(env: str = "local", overrides: list[str] | None = None, conf_dir: Path = CONF_DIR) -> Settings:
-    data = _read_yaml(conf_dir / "base.yaml")
-    data = deep_merge(data, _read_yaml(conf_dir / f"{env}.yaml"))
+def load_settings(env: str = "local", overrides: list[str] | None = None, conf_dir: Traversable | None = None) -> Settings:
+    """conf ``base.yaml`` + ``<env>.yaml`` + overrides; ``conf_dir``: the folder to read (default: clout.config.find_conf_dir())."""
+    folder = conf_dir if conf_dir is not None else find_conf_dir()
+    data = _read_yaml(folder / "base.yaml")
+    data = deep_merge(data, _read_yaml(folder / f"{env}.yaml"))
     for item in overrides or []:
         data = deep_merge(data, parse_override(item))
     data["env"] = env
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_format_errors(err, f"base + {env} + overrides")) from None
+    settings._conf_dir = folder
+    return settings
 
 
 def load_algorithm(settings: Settings, version: str | None = None) -> Algorithm:
     version = version or settings.algorithm.version
     if not re.match(VERSION_PATTERN, version):
         raise ConfigError(f"algorithm version {version!r}: expected letters, digits, '.', '_' or '-' (e.g. v2)")
-    path = Path(settings.path(settings.algorithm.dir)) / f"{version}.yaml"
+    path = settings.algorithms_dir() / f"{version}.yaml"
     data = _read_yaml(path)
     try:
         algo = Algorithm.model_validate(data)

@@ -12,7 +12,11 @@ import re
 import sys
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The source tree (lib/clout/jvm.py -> the project root) when clout runs from one; a wheel installed on a cluster, or
+# imported from the zip spark-submit ships, has none: relative paths then resolve under the working directory.
+_SOURCE_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_TREE: Path | None = _SOURCE_ROOT if (_SOURCE_ROOT / "conf" / "base.yaml").is_file() and (_SOURCE_ROOT / "lib" / "clout").is_dir() else None
+PROJECT_ROOT = SOURCE_TREE or Path.cwd()
 JARS_DIR = PROJECT_ROOT / ".jars"
 _VERSIONED_JAR = re.compile(r"^(?P<artifact>.+?)-\d[\w.\-]*\.jar$")
 
