@@ -10,11 +10,14 @@ the published one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -74,6 +77,38 @@ class DailyResult:
     reasons: dict[str, int] = field(default_factory=dict)
 
 
+STAGE_PREFIX = "clout "  # job descriptions of the daily stages: "clout <date> <version> <stage>"
+
+
+@contextlib.contextmanager
+def job_description(text: str) -> Iterator[None]:
+    """Spark jobs started inside carry ``text`` as their description (the UI's job list, the event log's
+    ``spark.job.description``); the previous description comes back afterwards."""
+    context = SparkContext._active_spark_context
+    if context is None:  # no session yet (or Spark Connect): nothing to label
+        yield
+        return
+    before = context.getLocalProperty("spark.job.description")
+    context.setJobDescription(text)
+    try:
+        yield
+    finally:
+        context.setJobDescription(before)
+
+
+@contextlib.contextmanager
+def part_of_stage(name: str) -> Iterator[None]:
+    """Inside a stage's job description ("clout <date> <version> score"), label the jobs of one part of it
+    ("... score/authority"); outside one, nothing."""
+    context = SparkContext._active_spark_context
+    current = context.getLocalProperty("spark.job.description") if context is not None else None
+    if not current or not current.startswith(STAGE_PREFIX):
+        yield
+        return
+    with job_description(f"{current}/{name}"):
+        yield
+
+
 class StageTimer:
     """Runs a stage, records its seconds in the result and logs them to the active MLflow run."""
 
@@ -88,7 +123,9 @@ class StageTimer:
         import mlflow
 
         started = time.monotonic()
-        with faults.stage(name):  # the crash tests' fault hook (clout.faults) matches writes against the stage running
+        # the crash tests' fault hook (clout.faults) matches writes against the stage running; the job description
+        # names the stage in the Spark UI and the event log (bench/stage_profile.py sums shuffle bytes per stage)
+        with faults.stage(name), job_description(f"{STAGE_PREFIX}{self.result.day.isoformat()} {self.result.algorithm_version} {name}"):
             out = fn()
         key = f"seconds_{name}"
         self.result.metrics[key] = round(time.monotonic() - started, 3)
@@ -285,12 +322,15 @@ def score_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm
     risk = snapshot_risk(store, snapshot_date, bots).cache()
     window = window_reactions(store.read(DAILY_INTERACTIONS), risk, snapshot_date, algorithm, anonymous_accounts(settings)).cache()
     # rings are found on the reactions before their discount, then graph and score read the discounted rows
-    metrics = rings_stage.compute(spark, settings, algorithm, snapshot_date, window)
+    with part_of_stage("rings"):
+        metrics = rings_stage.compute(spark, settings, algorithm, snapshot_date, window)
     reactions = discount_rings(window, rings_stage.snapshot_rings(store, snapshot_date, algorithm.version), algorithm).cache()
     population = reactions.where(F.col("effort") > 0).select(F.col("target_person").alias("person_id")).distinct()
-    metrics |= authority_stage.compute(spark, settings, algorithm, snapshot_date, reactions, population)
-    metrics |= score_stage.compute(spark, settings, algorithm, snapshot_date, reactions, risk)
-    metrics["persons_unscored"] = float(_unscored(store, reactions, snapshot_date, algorithm).count())
+    with part_of_stage("authority"):
+        metrics |= authority_stage.compute(spark, settings, algorithm, snapshot_date, reactions, population)
+    with part_of_stage("parts"):
+        metrics |= score_stage.compute(spark, settings, algorithm, snapshot_date, reactions, risk)
+        metrics["persons_unscored"] = float(_unscored(store, reactions, snapshot_date, algorithm).count())
     reactions.unpersist()
     window.unpersist()
     risk.unpersist()
