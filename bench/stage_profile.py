@@ -46,6 +46,7 @@ def summarise(log: Path) -> dict[str, dict[str, float]]:
             if kind == "SparkListenerJobStart":
                 description = (event.get("Properties") or {}).get("spark.job.description") or ""
                 name = description.split(" ", 3)[3] if description.startswith(STAGE_PREFIX) and description.count(" ") >= 3 else OUTSIDE
+                name = name.split(" - ")[0]  # Delta appends its operation to the description: "accounts - MERGE operation - ..."
                 for stage_id in event.get("Stage IDs", []):
                     stage_of.setdefault(stage_id, name)
             elif kind == "SparkListenerTaskEnd":
