@@ -11,7 +11,9 @@ per stage. Two ways to use it:
 
 With ``--date`` the events of the day (the ``events`` rows of that date) divide the byte columns, which gives the
 bytes each stage shuffles per event: the figure that sizes a cluster's network and disks (README, "Internet
-scale, on paper"). Task seconds are summed over tasks (executor run time), so they add up across cores.
+scale, on paper"). Task seconds (executor run time) and CPU seconds are summed over tasks, so they add up across
+cores; on a busy machine run time stretches while CPU time does not. A rerun of a day finds its landing files
+already ingested, so its ingest row is near zero (bench/ingest_throughput.py measures ingest).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 OUTSIDE = "(outside the stages)"
-COLUMNS = ("task_s", "shuffle_write", "shuffle_read", "input", "output", "spill_disk")
+COLUMNS = ("task_s", "cpu_s", "shuffle_write", "shuffle_read", "input", "output", "spill_disk")
 
 
 def summarise(log: Path) -> dict[str, dict[str, float]]:
@@ -54,6 +56,7 @@ def summarise(log: Path) -> dict[str, dict[str, float]]:
                 row = totals[stage_of.get(event.get("Stage ID"), OUTSIDE)]
                 read = metrics.get("Shuffle Read Metrics") or {}
                 row["task_s"] += metrics.get("Executor Run Time", 0) / 1000.0
+                row["cpu_s"] += metrics.get("Executor CPU Time", 0) / 1e9  # unlike run time, not stretched by a busy machine
                 row["shuffle_write"] += (metrics.get("Shuffle Write Metrics") or {}).get("Shuffle Bytes Written", 0)
                 row["shuffle_read"] += read.get("Remote Bytes Read", 0) + read.get("Local Bytes Read", 0)
                 row["input"] += (metrics.get("Input Metrics") or {}).get("Bytes Read", 0)
@@ -67,8 +70,8 @@ def print_summary(totals: dict[str, dict[str, float]], events: int | None) -> No
         return f"{x / 2**20:,.1f}"
 
     per = " | shuffle written B/event | shuffle read B/event" if events else ""
-    print(f"| stage | task s | shuffle written MiB | shuffle read MiB | input MiB | output MiB | spilled to disk MiB{per} |")
-    print("|---" * (9 if events else 7) + "|")
+    print(f"| stage | task s | CPU s | shuffle written MiB | shuffle read MiB | input MiB | output MiB | spilled to disk MiB{per} |")
+    print("|---" * (10 if events else 8) + "|")
     order = sorted(totals, key=lambda name: -totals[name]["task_s"])
     everything = dict.fromkeys(COLUMNS, 0.0)
     for name in order:
@@ -77,7 +80,8 @@ def print_summary(totals: dict[str, dict[str, float]], events: int | None) -> No
             everything[key] += row[key]
     for name, row in [*((n, totals[n]) for n in order), ("all", everything)]:
         tail = f" | {row['shuffle_write'] / events:,.0f} | {row['shuffle_read'] / events:,.0f}" if events else ""
-        cells = (f"{row['task_s']:,.1f}", mib(row["shuffle_write"]), mib(row["shuffle_read"]), mib(row["input"]), mib(row["output"]), mib(row["spill_disk"]))
+        seconds = (f"{row['task_s']:,.1f}", f"{row['cpu_s']:,.1f}")
+        cells = (*seconds, *(mib(row[key]) for key in ("shuffle_write", "shuffle_read", "input", "output", "spill_disk")))
         print(f"| {name} | " + " | ".join(cells) + tail + " |")
 
 
@@ -119,6 +123,7 @@ def main() -> int:
     source.add_argument("--date", type=dt.date.fromisoformat, help="run the daily job of this date (its landing files in place) and profile it")
     source.add_argument("--log", type=Path, help="an uncompressed Spark event log file to summarise")
     parser.add_argument("--events", type=int, default=None, help="with --log: the day's events, to print bytes per event")
+    parser.add_argument("--keep-log", type=Path, default=None, help="with --date: write the event log under this folder and keep it")
     parser.add_argument("--env", default="local")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="conf overrides, as clout --set")
     args = parser.parse_args()
@@ -126,8 +131,10 @@ def main() -> int:
         print_summary(summarise(args.log), args.events)
         return 0
     with tempfile.TemporaryDirectory(prefix="clout-eventlog-") as folder:
-        log, events = run_day(args.date, args.env, args.set, Path(folder))
-        print(f"event log: {log.stat().st_size / 2**20:,.1f} MiB")
+        where = Path(folder) if args.keep_log is None else args.keep_log.resolve()
+        where.mkdir(parents=True, exist_ok=True)
+        log, events = run_day(args.date, args.env, args.set, where)
+        print(f"event log: {log} ({log.stat().st_size / 2**20:,.1f} MiB)")
         print_summary(summarise(log), events)
     return 0
 
