@@ -1,6 +1,6 @@
 """Topic scores and the influencer search, on the attacked days (conftest.attacked_lake) and their planted topic scenarios.
 
-clout.synth.attacks plants, every day, a topic expert on ``TOPIC`` (replies and shares from the most influential 5 %)
+clout.synth.attacks plants, every day, a topic expert on ``TOPIC`` (replies and shares from the most influential 2 %)
 beside a high-volume poster on the same topic (likes from many of the least influential half), a quiet expert who
 never acts, and a niche poster on
 ``NICHE_TOPIC`` that only three fixed persons react on. The daily runs that built the lakehouse computed, gated and
@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from clout import cli
 from clout.config import load_algorithm
 from clout.score import stage as score_stage
+from clout.score.calibrate import percentile_within
 from clout.search import COLUMNS, SearchRequest, search
 from clout.synth.attacks import NETWORK, NICHE_TOPIC, TOPIC
 from clout.tables import DAILY_INTERACTIONS, TOPIC_SCORES, TableStore
@@ -37,7 +38,7 @@ def test_a_topic_expert_read_by_influential_people_ranks_above_a_poster_liked_by
     on_topic = {r.person_id: r for r in rows if r.topic == TOPIC}
     expert, poster = on_topic[planted.account(planted.topic_expert)], on_topic[planted.account(planted.topic_poster)]
     assert poster.reactors > 5 * expert.reactors and poster.effort > expert.effort  # the poster's crowd is bigger and gave more
-    assert expert.score > poster.score, (expert.score, poster.score)
+    assert expert.score > poster.score, (expert, poster)
     assert expert.networks == [NETWORK]
 
 
@@ -99,3 +100,13 @@ def test_search_and_the_sql_view_return_the_same_rows(spark, topics, test_root, 
     assert printed == expected
     assert cli.main(["search", "--topic", TOPIC, "--network", "myspace", *sets]) == 2
     assert "not a configured network" in capsys.readouterr().err
+
+
+def test_percentile_within_each_group_is_the_mid_rank_whatever_the_partitioning(spark):
+    rows = [("a", float(v)) for v in (5, 1, 4, 2, 3)] + [("b", 3.0), ("b", 7.0), ("b", 3.0)]
+    frame = spark.createDataFrame(rows, "topic string, raw double")
+    expected = {("a", 1.0): 0.1, ("a", 2.0): 0.3, ("a", 3.0): 0.5, ("a", 4.0): 0.7, ("a", 5.0): 0.9, ("b", 3.0): 1 / 3, ("b", 7.0): 2.5 / 3}
+    for parts in (1, 3):
+        placed = percentile_within(frame.repartition(parts), "topic", "raw", size="n").collect()
+        assert len(placed) == len(rows)
+        assert all(r.p == pytest.approx(expected[(r.topic, r.raw)], abs=1e-12) and r.n == (5 if r.topic == "a" else 3) for r in placed)

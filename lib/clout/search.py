@@ -58,10 +58,12 @@ class SearchResult:
 
 
 def snapshot_rows(store: TableStore) -> DataFrame:
-    """``influencer_rows`` over this store's tables (temp views of the session: no catalog needed)."""
+    """``influencer_rows`` over this store's tables, read through temp views of the session (no catalog needed), named
+    apart so that they never shadow a table another query of the session names without its database."""
+    view = lambda spec: f"clout_search_{spec.name}"  # noqa: E731
     for spec in (TOPIC_SCORES, SCORES, SCORE_EXPLANATIONS):
-        store.read(spec).createOrReplaceTempView(spec.name)
-    return store.spark.sql(influencer_rows(lambda spec: spec.name))
+        store.read(spec).createOrReplaceTempView(view(spec))
+    return store.spark.sql(influencer_rows(view))
 
 
 def matches(rows: DataFrame, request: SearchRequest, day: dt.date) -> DataFrame:

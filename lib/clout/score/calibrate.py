@@ -100,9 +100,9 @@ def to_scale(p: Column, mean: float, p95: float, floor: int, ceiling: int) -> Co
     return F.least(F.greatest(F.round(value), F.lit(floor)), F.lit(ceiling)).cast("int")
 
 
-def percentile_within(df: DataFrame, group: str, column: str) -> DataFrame:
+def percentile_within(df: DataFrame, group: str, column: str, size: str = "_count") -> DataFrame:
     """Add ``p`` in (0, 1): the percentile of ``column`` among the rows of the same ``group`` (a topic), in one pass for
-    every group.
+    every group, and the group's number of rows as ``size`` when it is named (dropped otherwise).
 
     ``percentile`` cannot be applied per group as it is: its knots come to the driver (up to ``len(PROBES)`` per
     column, so per group: a collect growing with the topics) and each would need its own Bucketizer (a Python loop
@@ -114,4 +114,5 @@ def percentile_within(df: DataFrame, group: str, column: str) -> DataFrame:
     placed = positions_within(df, group, column)
     tie = Window.partitionBy(group, column)
     middle = (F.min("_position").over(tie) + F.max("_position").over(tie)) / F.lit(2.0)
-    return placed.withColumn("p", (middle + F.lit(0.5)) / F.col("_count")).drop("_position", "_count")
+    with_p = placed.withColumn("p", (middle + F.lit(0.5)) / F.col("_count")).drop("_position")
+    return with_p.drop("_count") if size == "_count" else with_p.withColumnRenamed("_count", size)

@@ -111,9 +111,8 @@ def calibrated(raw: DataFrame, risk: DataFrame, algorithm: Algorithm) -> DataFra
     suppressed = risk.where(is_risky() & F.lit(algorithm.bots.suppress_risky)).select("person_id")
     population = raw.where(F.col("raw_score") > 0).join(suppressed, on="person_id", how="left_anti")
     cal = algorithm.calibration
-    ranked = percentile_within(population, "topic", "raw_score")
-    persons = population.groupBy("topic").agg(F.count(F.lit(1)).alias("topic_persons"))
-    return ranked.withColumn("score", to_scale(F.col("p"), cal.mean, cal.p95, cal.floor, cal.ceiling)).drop("p").join(persons, on="topic", how="inner")
+    ranked = percentile_within(population, "topic", "raw_score", size="topic_persons")
+    return ranked.withColumn("score", to_scale(F.col("p"), cal.mean, cal.p95, cal.floor, cal.ceiling)).drop("p")
 
 
 def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, topical: DataFrame, risk: DataFrame) -> dict[str, float]:

@@ -23,7 +23,7 @@ Scenarios (the issue's list; ``attack_rows`` plants all of them, every day):
 Topic scenarios (not attacks, no twins: what the topic scores and the influencer search must find):
 
 - ``topic_experts``: on ``TOPIC`` (a topic of the generated population, so both are ranked among its honest
-  persons), a topic expert whose few posts get replies and shares from the most influential 5 %, beside a
+  persons), a topic expert whose few posts get replies and shares from the most influential 2 %, beside a
   high-volume poster whose many posts get likes from many of the least influential half. Expected: the expert
   ranks above the poster on the topic. A quiet expert gets the same kind of readers but never posts or reacts
   (older content): scored on the topic, never active (``clout search --active-days`` leaves them out). And a
@@ -60,9 +60,9 @@ class AttackPlan:
     expert_readers: int = 25
     celebrity_followers: int = 1500
     celebrity_likes: int = 10
-    topic_expert_readers: int = 8  # replies and shares a day on the topic expert's posts, from the top 5 %
+    topic_expert_readers: int = 10  # replies and shares a day on the topic expert's posts, from the top 2 %
     topic_poster_posts: int = 20  # the high-volume poster's posts a day on the topic
-    topic_poster_likes: int = 300  # likes a day on them, from the least influential half of the population
+    topic_poster_likes: int = 200  # likes a day on them, from the least influential half of the population
     niche_reactors: int = 3  # the only persons who react on the niche topic, every day (below topics.min_reactors)
 
 
@@ -277,7 +277,7 @@ def topic_experts(spark: SparkSession, spec: SynthSpec, planted: Planted, seq0: 
     u_reader, u_action, u_time = (_u(F.col("k"), F.lit(spec.seed), salt=1011 + s) for s in range(3))
     engaged = F.when(u_action < 0.6, F.lit("reply")).otherwise(F.lit("share"))
     read = F.when(F.col("k") < plan.topic_expert_readers, F.lit(planted.topic_expert)).otherwise(F.lit(planted.quiet_expert))
-    out = out.unionByName(_planted(readers, engaged, _regular(u_reader, spec, top_share=0.05), read, _daytime(u_time)))
+    out = out.unionByName(_planted(readers, engaged, _regular(u_reader, spec, top_share=0.02), read, _daytime(u_time)))
     seq += 2 * plan.topic_expert_readers
     likes = _rows(spark, plan.topic_poster_likes, seq)
     u_fan, u_time = (_u(F.col("k"), F.lit(spec.seed), salt=1015 + s) for s in range(2))
