@@ -102,3 +102,15 @@ def test_jars_from_spark_submit_or_conf_when_there_is_no_jars_folder(monkeypatch
     monkeypatch.setattr(session, "SOURCE_TREE", Path("/src"))
     with pytest.raises(JarsMissing, match="make setup"):
         session.local_jars(load_settings("local"))
+
+
+def test_topics_conf_is_typed_and_checked(tmp_path):
+    from conftest import edited_v1
+
+    assert load_algorithm(load_settings("local"), "v2").topics.min_reactors == 5
+    with pytest.raises(ConfigError, match=r"topics\.min_reactor: unknown key"):
+        edited_v1(tmp_path, "  min_reactors: 5", "  min_reactor: 5")
+    with pytest.raises(ConfigError, match=r"topics\.min_reactors"):
+        edited_v1(tmp_path, "  min_reactors: 5", "  min_reactors: 0")
+    with pytest.raises(ConfigError, match=r"topics\.unnamed_authority"):
+        edited_v1(tmp_path, "  unnamed_authority: 1.0", "  unnamed_authority: -1.0")
