@@ -509,7 +509,7 @@ def print_top(store, day, algorithm_version: str, metrics: dict, n: int) -> None
 def cmd_search(args, settings) -> int:
     """Exit 0 with the table (possibly empty: nobody matched), 2 for a malformed request."""
     from clout.catalog import print_table
-    from clout.search import SearchRequest, search, table
+    from clout.search import LEFT_ALIGNED, SearchRequest, search, table
     from clout.tables import TableStore
 
     request = SearchRequest(args.topic, args.network, args.min_score, args.active_days, args.limit, args.date)
@@ -522,7 +522,7 @@ def cmd_search(args, settings) -> int:
         print("search: no topic scores yet (a daily run computes them)", file=sys.stderr)
         return 0
     print(f"topic {request.topic!r} on {result.day} ({result.algorithm_version}): {len(result.rows)} person(s)")
-    print_table(*table(result), more=False)
+    print_table(*table(result), more=False, left=LEFT_ALIGNED)
     return 0
 
 

@@ -91,8 +91,11 @@ def search(store: TableStore, request: SearchRequest) -> SearchResult:
     return SearchResult(day, version, found)
 
 
+LEFT_ALIGNED = (1, 4, 6)  # person_id, networks, explanation: text read from the left
+
+
 def table(result: SearchResult) -> tuple[list[str], list[list[str]]]:
-    """Header and rows for ``catalog.print_table``."""
+    """Header and rows for ``catalog.print_table`` (with ``left=LEFT_ALIGNED``)."""
     header = ["rank", "person_id", "topic_score", "score", "networks", "last_active", "explanation"]
     blank = lambda value: "" if value is None else str(value)  # noqa: E731
     rows = [
