@@ -108,9 +108,11 @@ def test_topics_conf_is_typed_and_checked(tmp_path):
     from conftest import edited_v1
 
     assert load_algorithm(load_settings("local"), "v2").topics.min_reactors == 5
-    with pytest.raises(ConfigError, match=r"topics\.min_reactor: unknown key"):
-        edited_v1(tmp_path, "  min_reactors: 5", "  min_reactor: 5")
-    with pytest.raises(ConfigError, match=r"topics\.min_reactors"):
-        edited_v1(tmp_path, "  min_reactors: 5", "  min_reactors: 0")
-    with pytest.raises(ConfigError, match=r"topics\.unnamed_authority"):
-        edited_v1(tmp_path, "  unnamed_authority: 1.0", "  unnamed_authority: -1.0")
+    cases = {  # (old, new) -> the message naming the key
+        ("  min_reactors: 5", "  min_reactor: 5"): r"topics\.min_reactor: unknown key",
+        ("  min_reactors: 5", "  min_reactors: 0"): r"topics\.min_reactors",
+        ("  unnamed_authority: 1.0", "  unnamed_authority: -1.0"): r"topics\.unnamed_authority",
+    }
+    for (old, new), message in cases.items():
+        with pytest.raises(ConfigError, match=message):
+            edited_v1(tmp_path, old, new)
