@@ -102,3 +102,17 @@ def test_jars_from_spark_submit_or_conf_when_there_is_no_jars_folder(monkeypatch
     monkeypatch.setattr(session, "SOURCE_TREE", Path("/src"))
     with pytest.raises(JarsMissing, match="make setup"):
         session.local_jars(load_settings("local"))
+
+
+def test_topics_conf_is_typed_and_checked(tmp_path):
+    from conftest import edited_v1
+
+    assert load_algorithm(load_settings("local"), "v2").topics.min_reactors == 5
+    cases = {  # (old, new) -> the message naming the key
+        ("  min_reactors: 5", "  min_reactor: 5"): r"topics\.min_reactor: unknown key",
+        ("  min_reactors: 5", "  min_reactors: 0"): r"topics\.min_reactors",
+        ("  unnamed_authority: 1.0", "  unnamed_authority: -1.0"): r"topics\.unnamed_authority",
+    }
+    for (old, new), message in cases.items():
+        with pytest.raises(ConfigError, match=message):
+            edited_v1(tmp_path, old, new)

@@ -30,6 +30,8 @@ from clout.tables import (
     SCORE_EXPLANATIONS,
     SCORES,
     SCORES_STAGING,
+    TOPIC_SCORES,
+    TOPIC_SCORES_STAGING,
     TableStore,
 )
 from conftest import overrides_for, settings_for, with_bot_models
@@ -154,6 +156,7 @@ def test_mlflow_run_records_the_day(spark, day):
     assert run.data.params["version"] == "v1"
     assert run.data.metrics["rows_in"] == run.data.metrics["rows_accepted"] + run.data.metrics["rows_quarantined"] + run.data.metrics["rows_already_present"]
     assert run.data.tags["gate.clout_scores"] == "passed" and run.data.tags["gate.clout_scores_calibration"] == "passed"
+    assert run.data.tags["gate.clout_topic_scores"] == "passed" and run.data.metrics["topics_scored"] > 0
     assert "delta.scores.version" in run.data.tags
     # lineage: each table the snapshot read and wrote, as an MLflow dataset with its Delta path and version
     lineage = {}
@@ -162,7 +165,7 @@ def test_mlflow_run_records_the_day(spark, day):
         lineage[(context, item.dataset.name)] = (item.dataset.source_type, json.loads(item.dataset.source), json.loads(item.dataset.profile))
     store = TableStore(spark, settings)
     expected = {("input", s.name): s for s in (EVENTS, ACCOUNTS, DAILY_INTERACTIONS, POSTS_DAILY, ACCOUNT_RISK)}
-    expected |= {("output", s.name): s for s in (AUTHORITY, RINGS, SCORES_STAGING, SCORE_EXPLANATIONS, SCORES)}
+    expected |= {("output", s.name): s for s in (AUTHORITY, RINGS, SCORES_STAGING, SCORE_EXPLANATIONS, SCORES, TOPIC_SCORES_STAGING, TOPIC_SCORES)}
     assert set(lineage) == set(expected)
     for key, spec in expected.items():
         source_type, source, profile = lineage[key]

@@ -217,15 +217,16 @@ def _without_prompt(lines, url: str):
         yield line
 
 
-def print_table(header: list[str], rows: list[list[str]], more: bool) -> None:
-    """As ``DataFrame.show(truncate=False)`` prints."""
+def print_table(header: list[str], rows: list[list[str]], more: bool, left: tuple[int, ...] = ()) -> None:
+    """As ``DataFrame.show(truncate=False)`` prints; the columns numbered in ``left`` aligned left (long text)."""
     widths = [max([len(name)] + [len(row[i]) if i < len(row) else 0 for row in rows]) for i, name in enumerate(header)]
+    align = [str.ljust if i in left else str.rjust for i in range(len(header))]
     border = "+" + "+".join("-" * w for w in widths) + "+"
     print(border)
-    print("|" + "|".join(name.rjust(w) for name, w in zip(header, widths, strict=True)) + "|")
+    print("|" + "|".join(justify(name, w) for name, w, justify in zip(header, widths, align, strict=True)) + "|")
     print(border)
     for row in rows:
-        print("|" + "|".join((row[i] if i < len(row) else "").rjust(w) for i, w in enumerate(widths)) + "|")
+        print("|" + "|".join(align[i](row[i] if i < len(row) else "", w) for i, w in enumerate(widths)) + "|")
     print(border)
     if more:
         print(f"only showing top {len(rows)} row{'s' if len(rows) != 1 else ''}")

@@ -153,6 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_date, default=None, help="snapshot date (default: the latest snapshot that holds the person)")
     p.add_argument("--algorithm", default=None, help="algorithm version (default: conf algorithm.version)")
 
+    p = sub.add_parser(
+        "search",
+        help="influencer search for brands: persons ranked by their score on a topic (topic_scores), with their global score, "
+        "the networks the topic score was earned on, their last active day and the explanation line; "
+        "e.g. clout search --topic physics --network twitter --min-score 50 --active-days 7 --limit 20",
+        description="Persons ranked by their 1-100 score on one topic (calibrated within the topic), on the version published as current "
+        '(scores_current) for the snapshot date. The same rows in SQL: the topic_influencers view (clout sql "SELECT * FROM '
+        "topic_influencers WHERE snapshot_date = DATE'2026-11-20' AND topic = 'physics' ORDER BY topic_rank\").",
+    )
+    p.add_argument("--topic", required=True, help="a topic as ingested: hashtag, subreddit, tag or category (lower-case, without '#')")
+    p.add_argument("--network", default=None, help="only persons whose topic score was earned (at least partly) on this network")
+    p.add_argument("--min-score", type=int, default=None, help="only topic scores at least this (1..100)")
+    p.add_argument("--active-days", type=int, default=None, help="only persons who posted or reacted on one of the snapshot's last K days")
+    p.add_argument("--limit", type=int, default=20, help="at most this many persons (default 20)")
+    p.add_argument("--date", type=_date, default=None, help="snapshot date (default: the latest with topic scores)")
+
     p = sub.add_parser("validate", help="measure the score's validity on a real dump beside simple baselines (MLflow experiment clout-validation)")
     p.add_argument("dataset", choices=("higgs", "stackexchange"), help="higgs: 1-4 July predicts 5-7 July; stackexchange: score vs Reputation")
     p.add_argument("--path", required=True, help="higgs: higgs-activity_time.txt.gz; stackexchange: the dump folder (with Users.xml.gz)")
@@ -490,6 +506,26 @@ def print_top(store, day, algorithm_version: str, metrics: dict, n: int) -> None
         print(f"     {row.summary or ''}")
 
 
+def cmd_search(args, settings) -> int:
+    """Exit 0 with the table (possibly empty: nobody matched), 2 for a malformed request."""
+    from clout.catalog import print_table
+    from clout.search import LEFT_ALIGNED, SearchRequest, search, table
+    from clout.tables import TableStore
+
+    request = SearchRequest(args.topic, args.network, args.min_score, args.active_days, args.limit, args.date)
+    problem = request.problem(list(settings.networks))
+    if problem:
+        print(f"search: {problem}", file=sys.stderr)
+        return 2
+    result = search(TableStore(_session(settings, "search"), settings), request)
+    if result.day is None:
+        print("search: no topic scores yet (a daily run computes them)", file=sys.stderr)
+        return 0
+    print(f"topic {request.topic!r} on {result.day} ({result.algorithm_version}): {len(result.rows)} person(s)")
+    print_table(*table(result), more=False, left=LEFT_ALIGNED)
+    return 0
+
+
 def cmd_validate(args, settings) -> int:
     from clout.validate import run_validation
 
@@ -516,6 +552,7 @@ COMMANDS = {
     "optout": cmd_optout,
     "optin": cmd_optin,
     "explain": cmd_explain,
+    "search": cmd_search,
     "demo": cmd_demo,
     "validate": cmd_validate,
 }

@@ -316,6 +316,17 @@ class CalibrationConf(_Strict):
     ceiling: int
 
 
+class TopicsConf(_Strict):
+    """Per-topic scores (clout.score.topics, the ``topic_scores`` table), calibrated within each topic like the global score."""
+
+    # a topic fewer distinct persons reacted to in the window is trivial: nobody is scored on it (a handful of
+    # reactors cannot tell an expert from a lucky post, and a percentile among three persons means nothing)
+    min_reactors: int = Field(ge=1)
+    # authority (1 = an average person) given to an anonymous placeholder's reactions (Stack Exchange's unnamed
+    # voters): they are not vertices of the graph, so the rank of whoever voted is unknown
+    unnamed_authority: float = Field(ge=0)
+
+
 def _check_weights(weights: dict[str, float], where: str, complete: bool) -> None:
     """Weight keys are checked against the action vocabulary: a typo must be an error, not a silent weight of 0."""
     from clout.ingest.actions import ACTIONS, TARGETED
@@ -341,6 +352,7 @@ class Algorithm(_Strict):
     bots: BotDiscountConf
     rings: RingsConf
     calibration: CalibrationConf
+    topics: TopicsConf
 
     @model_validator(mode="after")
     def _weights_name_actions(self) -> Algorithm:

@@ -48,6 +48,8 @@ from clout.tables import (
     SCORE_EXPLANATIONS,
     SCORES,
     SCORES_STAGING,
+    TOPIC_SCORES,
+    TOPIC_SCORES_STAGING,
     TableSpec,
     TableStore,
     utc_now,
@@ -96,6 +98,8 @@ def _conditions(person_id: str, accounts: list[str]) -> list[tuple[TableSpec, Co
         (RINGS, F.col("person_id") == persons),
         (SCORES_STAGING, F.col("person_id") == persons),
         (SCORES, F.col("person_id") == persons),
+        (TOPIC_SCORES_STAGING, F.col("person_id") == persons),
+        (TOPIC_SCORES, F.col("person_id") == persons),
         # their own explanations, and the explanations that name them among the top engagers (rewritten)
         (SCORE_EXPLANATIONS, (F.col("person_id") == persons) | _names_engager(person_id)),
         (ACCOUNT_RISK, F.col("account").isin(*account_list)),

@@ -1,7 +1,7 @@
 """Fault injection for the crash-consistency tests: ``CLOUT_FAULT=<stage>:<point>[:<table>]`` SIGKILLs the job there.
 
 ``stage`` is a name the daily driver's ``StageTimer`` runs (ingest, identity, accounts, aggregate, bots, score,
-explain, publish); ``table`` (optional) narrows the fault to writes of that table, otherwise the stage's first
+topics, explain, publish); ``table`` (optional) narrows the fault to writes of that table, otherwise the stage's first
 write that reaches the point dies. Points, around every data write (``TableStore`` writes and the direct Delta
 MERGEs, which enter ``writing``):
 

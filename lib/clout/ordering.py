@@ -82,3 +82,22 @@ def exact_quantiles(frame: DataFrame, columns: list[str], probabilities: list[fl
     numbered = ranged.join(F.broadcast(firsts), on=["_column", "_part"], how="inner").select("_column", "_value", (F.col("_first") + within).alias("_position"))
     found = {(r["_column"], r["_position"]): r["_value"] for r in numbered.join(F.broadcast(positions), on=["_column", "_position"], how="inner").collect()}
     return [[found[(i, disc_position(p, totals[i]))] for p in probabilities] if totals[i] else [] for i in range(len(columns))]
+
+
+def positions_within(frame: DataFrame, group: str, value: str) -> DataFrame:
+    """``frame`` with ``_position`` (0-based place of ``value`` in sorted order within its ``group``; tied values in
+    arbitrary order among themselves) and ``_count`` (rows of the group), with nothing brought to the driver.
+
+    The same range-partitioned sort as ``exact_quantiles``, keyed by (group, value), so one large group is spread over
+    many partitions instead of one task sorting it whole (as a window partitioned by the group would); each partition's
+    first position within a group is a running sum of the (group, partition) counts, computed in a small window of
+    its own rather than collected: their number grows with the groups.
+    """
+    ranged = materialised(frame.repartitionByRange(group, value).withColumn("_part", F.spark_partition_id()))
+    counts = ranged.groupBy(group, "_part").agg(F.count(F.lit(1)).alias("_rows"))
+    earlier = Window.partitionBy(group).orderBy("_part").rowsBetween(Window.unboundedPreceding, -1)
+    firsts = counts.select(
+        group, "_part", F.coalesce(F.sum("_rows").over(earlier), F.lit(0)).alias("_first"), F.sum("_rows").over(Window.partitionBy(group)).alias("_count")
+    )
+    within = F.row_number().over(Window.partitionBy("_part", group).orderBy(value)) - F.lit(1)
+    return ranged.join(firsts, on=[group, "_part"], how="inner").select(*frame.columns, (F.col("_first") + within).alias("_position"), "_count")

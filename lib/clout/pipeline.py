@@ -1,11 +1,11 @@
-"""The daily driver: ingest -> identity -> daily aggregates -> bots -> authority -> score (staged) -> gate ->
-publish -> explain.
+"""The daily driver: ingest -> identity -> daily aggregates -> bots -> authority -> score (staged) -> topic scores
+(staged) -> gate -> explain -> publish.
 
 Every stage is idempotent for a given date and algorithm version: re-running a day replaces that day's
 partitions and adds nothing to events. One MLflow run records the whole day; a failing stage or a failing
 data-quality suite ends that run FAILED and the job exits non-zero. Scores are computed into ``scores_staging``
 and copied into the published ``scores`` only after their suites pass, so a rejected snapshot never replaces
-the published one.
+the published one; topic scores likewise (``topic_scores_staging`` -> the topic_scores suite -> ``topic_scores``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from clout.ingest.stage import IngestReport, ingest, named_files
 from clout.publish import tracking
 from clout.quality.suites import GateResult, validate
 from clout.score import stage as score_stage
+from clout.score import topics as topics_stage
 from clout.score.reactions import discount_rings, snapshot_risk, window_reactions
 from clout.sqltext import snapshot_condition
 from clout.tables import (
@@ -49,6 +50,8 @@ from clout.tables import (
     SCORE_EXPLANATIONS,
     SCORES,
     SCORES_STAGING,
+    TOPIC_SCORES,
+    TOPIC_SCORES_STAGING,
     TableSpec,
     TableStore,
 )  # fmt: skip
@@ -60,7 +63,7 @@ log = logging.getLogger(__name__)
 # A snapshot's lineage in MLflow: the tables its stages read (bots: events, accounts; score: the window's
 # aggregates and posts, the risk bots wrote; explain: the aggregates) and the tables it writes.
 SNAPSHOT_INPUTS = (EVENTS, ACCOUNTS, DAILY_INTERACTIONS, POSTS_DAILY, ACCOUNT_RISK)
-SNAPSHOT_OUTPUTS = (AUTHORITY, RINGS, SCORES_STAGING, SCORE_EXPLANATIONS, SCORES)
+SNAPSHOT_OUTPUTS = (AUTHORITY, RINGS, SCORES_STAGING, SCORE_EXPLANATIONS, SCORES, TOPIC_SCORES_STAGING, TOPIC_SCORES)
 
 
 class QualityGateFailed(RuntimeError):
@@ -186,9 +189,12 @@ def compute_snapshot(
         result.metrics.update(timed("bots", lambda: score_accounts(spark, settings, day)))
     inputs = table_datasets(store, [(spec, store.version(spec)) for spec in SNAPSHOT_INPUTS])  # the versions score and explain read
     result.metrics.update(timed("score", lambda: score_snapshot(spark, settings, algorithm, day)))
+    result.metrics.update(timed("topics", lambda: topic_snapshot(spark, settings, algorithm, day)))
     staged = staged_scores(spark, settings, algorithm.version, day)
     if settings.quality.enabled:
         result.gates.extend(timed("gate_scores", lambda: score_gates(staged, settings, algorithm)))
+        staged_topics = topics_stage.staged(store, algorithm.version, day)
+        result.gates.append(timed("gate_topic_scores", lambda: topic_score_gate(staged_topics, settings, algorithm)))
     for gate in result.gates:
         tracking.log_json(f"quality/{gate.suite}.json", gate.result_json)
         mlflow.set_tag(f"gate.{gate.suite}", "passed" if gate.success else "failed")
@@ -337,6 +343,21 @@ def score_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm
     return metrics
 
 
+def topic_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, bots: bool = True) -> dict[str, float]:
+    """The staged topic scores of ``snapshot_date``, after ``score_snapshot`` wrote the snapshot's rings and authority.
+
+    A stage of its own (not inside ``score_snapshot``): the real-data validations and the ring tests score the global
+    snapshot alone, and need not pay for the topic window. Its reactions get the same risk and ring discount.
+    """
+    store = TableStore(spark, settings)
+    risk = snapshot_risk(store, snapshot_date, bots).cache()
+    window = window_reactions(store.read(DAILY_INTERACTIONS), risk, snapshot_date, algorithm, anonymous_accounts(settings), topics=True)
+    topical = discount_rings(window, rings_stage.snapshot_rings(store, snapshot_date, algorithm.version), algorithm)
+    metrics = topics_stage.compute(spark, settings, algorithm, snapshot_date, topical, risk)
+    risk.unpersist()
+    return metrics
+
+
 def _unscored(store: TableStore, reactions: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
     """Persons active in the window (they reacted or posted) whom nobody's weighted reaction reached."""
     window_posts = store.read(POSTS_DAILY).where(in_window(F.col("event_date"), snapshot_date, algorithm.window.days)).select("person_id")
@@ -357,9 +378,16 @@ def score_gates(staged: DataFrame, settings: Settings, algorithm: Algorithm) -> 
     ]
 
 
+def topic_score_gate(staged: DataFrame, settings: Settings, algorithm: Algorithm) -> GateResult:
+    """The topic_scores suite on the staged topic scores of a snapshot."""
+    return validate(staged, "topic_scores", list(settings.networks), calibration=algorithm.calibration, topics=algorithm.topics)
+
+
 def publish_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date) -> None:
-    """Replace the published partition of ``scores`` with the validated staged snapshot, in one Delta commit."""
+    """Replace the published partitions of ``scores`` and ``topic_scores`` with the validated staged snapshot (one Delta
+    commit each: scores first, so a topic score is never published beside a global score that is not)."""
     store = TableStore(spark, settings)
     condition = snapshot_condition(snapshot_date, algorithm.version)
     store.replace_partitions(SCORES, staged_scores(spark, settings, algorithm.version, snapshot_date), condition)
+    store.replace_partitions(TOPIC_SCORES, topics_stage.staged(store, algorithm.version, snapshot_date), condition)
     store.register_all()

@@ -237,6 +237,33 @@ SCORES_STAGING = dataclasses.replace(
     SCORES, name="scores_staging", description="scores computed for a snapshot, not yet validated; the publish step copies them to scores"
 )
 
+# Per-topic scores (clout.score.topics): on each topic that is not trivial, the persons whose content on it drew
+# reactions, calibrated within the topic. Computed into the staging table, published after its suite passed.
+TOPIC_SCORES = TableSpec(
+    "topic_scores",
+    _s(
+        ("snapshot_date", DATE, False),
+        ("algorithm_version", STR, False),
+        ("topic", STR, False),  # as ingested: a hashtag, subreddit, tag or category, lower-case, no '#'
+        ("person_id", STR, False),
+        ("score", INT, False),  # 1..100 within the topic (calibration of the algorithm version)
+        ("raw_score", DBL, False),  # sum over reactors of authority x ln(1 + effort given on the topic)
+        ("effort", DBL, False),  # decayed, bot- and ring-discounted effort received on the topic
+        ("reactors", LONG, False),  # distinct reactors on the topic (an anonymous placeholder counts once)
+        ("networks", STR_ARRAY, False),  # networks the topic's reactions came on, sorted
+        ("topic_reactors", LONG, False),  # distinct reactors of the whole topic (>= topics.min_reactors)
+        ("topic_persons", LONG, False),  # persons scored on the topic (the calibration population)
+        ("last_active", DATE, True),  # the person's latest day posting or reacting in the window (clout search --active-days)
+        ("code_version", STR, False),
+    ),
+    partition_by=("snapshot_date", "algorithm_version"),
+    keys=("snapshot_date", "algorithm_version", "topic", "person_id"),
+    description="per-topic 1-100 influence score per person, calibrated within each topic, per snapshot and algorithm version",
+)
+TOPIC_SCORES_STAGING = dataclasses.replace(
+    TOPIC_SCORES, name="topic_scores_staging", description="topic scores computed for a snapshot, not yet validated; publishing copies them to topic_scores"
+)
+
 SHARE = lambda name: T.StructType([T.StructField(name, STR, True), T.StructField("share", DBL, True)])  # noqa: E731
 ENGAGER = T.StructType([T.StructField("person_id", STR, True), T.StructField("score", INT, True), T.StructField("share", DBL, True)])
 SCORE_EXPLANATIONS = TableSpec(
@@ -371,6 +398,7 @@ SUPPRESSIONS = TableSpec(
 ALL_TABLES = (
     EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, RINGS, SCORES_STAGING, SCORES,
     SCORE_EXPLANATIONS, ACCOUNT_RISK, ACCOUNT_PROFILES, PROFILE_QUARANTINE, PROMOTIONS, ERASURE_LOG, SUPPRESSIONS,
+    TOPIC_SCORES_STAGING, TOPIC_SCORES,
 )  # fmt: skip
 
 
@@ -495,6 +523,8 @@ class TableStore:
                 registered.append(f"{db}.{spec.name}")
         if self.exists(SCORES):
             registered += [f"{db}.scores_promoted", self.create_current_view()]
+            if self.exists(TOPIC_SCORES):
+                registered.append(f"{db}.topic_influencers")
         return registered
 
     def register(self, spec: TableSpec) -> None:
@@ -526,11 +556,12 @@ class TableStore:
         return meta.tableType().name(), location.get().toString() if location.isDefined() else ""
 
     def view_definitions(self) -> dict[str, str]:
-        """The queries behind ``scores_promoted`` and ``scores_current``.
+        """The queries behind ``scores_promoted``, ``scores_current`` and (once topic scores exist) ``topic_influencers``.
 
         ``scores_promoted``: for each snapshot date, the scores of the version promoted for that date (the latest
         promotion effective on or before it; conf ``algorithm.version`` before any). ``scores_current``: its latest
-        snapshot date. Versions come from validated conf and the promotions table, never from user text.
+        snapshot date. ``topic_influencers``: ``influencer_rows`` of the version promoted for each date, what
+        ``clout search`` filters. Versions come from validated conf and the promotions table, never from user text.
         """
         db = identifier(self.settings.storage.database, "storage.database")
         default = string_literal(self.settings.algorithm.version, "algorithm version")
@@ -542,21 +573,48 @@ class TableStore:
             )
         else:
             effective = f"SELECT DISTINCT snapshot_date, {default} AS algorithm_version FROM {db}.scores"
-        return {
+        views = {
             "scores_promoted": (
                 f"SELECT s.* FROM {db}.scores s JOIN ({effective}) e ON s.snapshot_date = e.snapshot_date AND s.algorithm_version = e.algorithm_version"
             ),
             "scores_current": f"SELECT * FROM {db}.scores_promoted WHERE snapshot_date = (SELECT max(snapshot_date) FROM {db}.scores_promoted)",
         }
+        if self.exists(TOPIC_SCORES):
+            rows = influencer_rows(lambda spec: f"{db}.{spec.name}")
+            views["topic_influencers"] = (
+                f"SELECT r.* FROM ({rows}) r JOIN ({effective}) e ON r.snapshot_date = e.snapshot_date AND r.algorithm_version = e.algorithm_version"
+            )
+        return views
 
     def create_current_view(self) -> str:
-        """Create (or replace) ``scores_promoted`` and ``scores_current`` (see ``view_definitions``)."""
+        """Create (or replace) ``scores_promoted``, ``scores_current`` and ``topic_influencers`` (see ``view_definitions``)."""
         db = identifier(self.settings.storage.database, "storage.database")
-        if self.exists(PROMOTIONS):
-            self.register(PROMOTIONS)
+        for spec in (PROMOTIONS, TOPIC_SCORES, SCORE_EXPLANATIONS):  # what the views read besides scores
+            if self.exists(spec):
+                self.register(spec)
         for name, query in self.view_definitions().items():
             self.spark.sql(f"CREATE OR REPLACE VIEW {db}.{name} AS {query}")
         return f"{db}.scores_current"
+
+
+def influencer_rows(table) -> str:
+    """The query of the influencer search (``clout search`` and the ``topic_influencers`` view): one row per topic score,
+    with the person's rank in the topic, global score, the networks the topic score was earned on, last active day and
+    the explanation line. ``table(spec)`` names a table in SQL (the catalog's ``db.name``, or a session's temp view).
+
+    One text for both, so the command and the view cannot disagree; the version per date is chosen by the caller
+    (the view: the promoted one, as ``scores_promoted``; the command: ``promotions.current_version``, the same rule).
+    ``topic_rank`` orders by topic score, then raw score, then id: a total order, the same on every run.
+    """
+    same_snapshot = "{o}.snapshot_date = t.snapshot_date AND {o}.algorithm_version = t.algorithm_version AND {o}.person_id = t.person_id"
+    return (
+        "SELECT t.snapshot_date, t.algorithm_version, t.topic, "
+        "row_number() OVER (PARTITION BY t.snapshot_date, t.algorithm_version, t.topic ORDER BY t.score DESC, t.raw_score DESC, t.person_id) AS topic_rank, "
+        "t.person_id, t.score AS topic_score, s.score AS score, t.networks, t.last_active, e.summary "
+        f"FROM {table(TOPIC_SCORES)} t "
+        f"LEFT JOIN {table(SCORES)} s ON {same_snapshot.format(o='s')} "
+        f"LEFT JOIN {table(SCORE_EXPLANATIONS)} e ON {same_snapshot.format(o='e')}"
+    )
 
 
 def _same_location(registered: str, wanted: str) -> bool:

@@ -31,7 +31,7 @@ class GateResult:
         return f"{self.suite}: {state} ({self.evaluated} expectations){tail}"
 
 
-def _expectations(table: str, networks: list[str], calibration=None):
+def _expectations(table: str, networks: list[str], calibration=None, topics=None):
     import great_expectations as gx
 
     E = gx.expectations
@@ -106,12 +106,35 @@ def _expectations(table: str, networks: list[str], calibration=None):
             E.ExpectColumnValuesToBeBetween(column="score", min_value=calibration.floor, max_value=calibration.ceiling),
             E.ExpectTableRowCountToBeBetween(min_value=1),
         ]
+    if table == "topic_scores":
+        # one snapshot's staged topic scores. No row-count or column-mean expectation: a day whose topics are all
+        # trivial (or a network without topics) legitimately has none, and a mean over no rows fails.
+        if calibration is None or topics is None:
+            raise ValueError("the topic_scores suite needs the algorithm's calibration and topics conf")
+        topic_mean_tolerance = 3.0  # a small topic's mean moves with rounding and ties; the global suite allows 1.0 on thousands
+        return [
+            *[E.ExpectColumnValuesToNotBeNull(column=c) for c in ("topic", "person_id", "score", "raw_score")],
+            E.ExpectCompoundColumnsToBeUnique(column_list=["topic", "person_id"]),
+            E.ExpectColumnValuesToBeBetween(column="score", min_value=calibration.floor, max_value=calibration.ceiling),
+            E.UnexpectedRowsExpectation(
+                unexpected_rows_query=f"SELECT * FROM {{batch}} WHERE topic_reactors < {int(topics.min_reactors)} OR raw_score <= 0 OR topic = '_all'",
+                description="no trivial topic, no person nothing weighed for, no topic-free row",
+            ),
+            E.UnexpectedRowsExpectation(
+                unexpected_rows_query=(
+                    "SELECT topic FROM {batch} GROUP BY topic "
+                    f"HAVING count(*) >= 20 AND abs(avg(score) - {float(calibration.mean)}) > {topic_mean_tolerance} OR count(*) <> max(topic_persons)"
+                ),
+                description="calibrated within each topic: a topic's mean score is the scale's mean; every scored person of the topic is there",
+            ),
+        ]
     raise KeyError(f"no suite for table {table!r}")
 
 
-def validate(df: DataFrame, table: str, networks: list[str], calibration=None) -> GateResult:
+def validate(df: DataFrame, table: str, networks: list[str], calibration=None, topics=None) -> GateResult:
     """Validate ``df`` against the table's suite with a real GE ephemeral context (``calibration``: the
-    algorithm's CalibrationConf, for the scores_calibration suite)."""
+    algorithm's CalibrationConf, for the scores_calibration and topic_scores suites; ``topics``: its TopicsConf, for
+    topic_scores)."""
     import great_expectations as gx
 
     context = gx.get_context(mode="ephemeral")
@@ -125,7 +148,7 @@ def validate(df: DataFrame, table: str, networks: list[str], calibration=None) -
     asset = source.add_dataframe_asset(name=table)
     batch_definition = asset.add_batch_definition_whole_dataframe(f"{table}_batch")
     suite = context.suites.add(gx.ExpectationSuite(name=f"clout_{table}"))
-    for expectation in _expectations(table, networks, calibration):
+    for expectation in _expectations(table, networks, calibration, topics):
         suite.add_expectation(expectation)
     result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(suite)
     failed = [_describe(r.expectation_config) for r in result.results if not r.success]

@@ -9,10 +9,10 @@ near 95-100; the map is monotone, so ranks are kept.
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from clout.ordering import exact_quantiles
+from clout.ordering import exact_quantiles, positions_within
 
 # Percentiles at which the raw distribution is sampled: fine in the tail, where the top scores are decided.
 PROBES = sorted(
@@ -98,3 +98,21 @@ def to_scale(p: Column, mean: float, p95: float, floor: int, ceiling: int) -> Co
     z = normal_quantile(p)
     value = F.lit(mean) + F.lit((p95 - mean) / 1.6448536269514722) * z
     return F.least(F.greatest(F.round(value), F.lit(floor)), F.lit(ceiling)).cast("int")
+
+
+def percentile_within(df: DataFrame, group: str, column: str, size: str = "_count") -> DataFrame:
+    """Add ``p`` in (0, 1): the percentile of ``column`` among the rows of the same ``group`` (a topic), in one pass for
+    every group, and the group's number of rows as ``size`` when it is named (dropped otherwise).
+
+    ``percentile`` cannot be applied per group as it is: its knots come to the driver (up to ``len(PROBES)`` per
+    column, so per group: a collect growing with the topics) and each would need its own Bucketizer (a Python loop
+    over the topics). Here the percentile is exact instead: the mid-rank ``(position + 0.5) / n`` of the value in its
+    group, from one range-partitioned sort of all groups (``ordering.positions_within``). It is what the knots
+    interpolate (their values are the exact quantiles at the probes), and bounded the same way: within
+    [0.5 / n, 1 - 0.5 / n]. Tied values share the middle of their run, as they share a knot.
+    """
+    placed = positions_within(df, group, column)
+    tie = Window.partitionBy(group, column)
+    middle = (F.min("_position").over(tie) + F.max("_position").over(tie)) / F.lit(2.0)
+    with_p = placed.withColumn("p", (middle + F.lit(0.5)) / F.col("_count")).drop("_position")
+    return with_p.drop("_count") if size == "_count" else with_p.withColumnRenamed("_count", size)

@@ -19,6 +19,16 @@ Scenarios (the issue's list; ``attack_rows`` plants all of them, every day):
   Allowed: nothing above the twin.
 - ``expert_vs_celebrity``: an expert whose few readers (drawn from the most influential 5 %) reply, comment and
   share, and a celebrity followed by many (follows from anyone, a few likes). Allowed: the expert ranks above.
+
+Topic scenarios (not attacks, no twins: what the topic scores and the influencer search must find):
+
+- ``topic_experts``: on ``TOPIC`` (a topic of the generated population, so both are ranked among its honest
+  persons), a topic expert whose few posts get replies and shares from the most influential 2 %, beside a
+  high-volume poster whose many posts get likes from many of the least influential half. Expected: the expert
+  ranks above the poster on the topic. A quiet expert gets the same kind of readers but never posts or reacts
+  (older content): scored on the topic, never active (``clout search --active-days`` leaves them out). And a
+  niche poster on ``NICHE_TOPIC``, which only ``niche_reactors`` fixed persons ever react on: a trivial topic,
+  scored for nobody.
 """
 
 from __future__ import annotations
@@ -28,10 +38,12 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from clout.synth.generator import PLANTED_COLUMNS, SynthSpec, _u  # the generator's one hash draw
+from clout.synth.generator import PLANTED_COLUMNS, PLANTED_TOPIC, TOPICS, SynthSpec, _u  # _u: the generator's one hash draw
 
 NETWORK = "twitter"
 SECONDS_PER_DAY = 86_400
+TOPIC = TOPICS[0]  # the topic experts' topic, one the generated population has
+NICHE_TOPIC = "knitting"  # not one of the population's TOPICS: only the niche scenario acts on it
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,10 @@ class AttackPlan:
     expert_readers: int = 25
     celebrity_followers: int = 1500
     celebrity_likes: int = 10
+    topic_expert_readers: int = 10  # replies and shares a day on the topic expert's posts, from the top 2 %
+    topic_poster_posts: int = 20  # the high-volume poster's posts a day on the topic
+    topic_poster_likes: int = 200  # likes a day on them, from the least influential half of the population
+    niche_reactors: int = 3  # the only persons who react on the niche topic, every day (below topics.min_reactors)
 
 
 @dataclass(frozen=True)
@@ -85,6 +101,22 @@ class Planted:
     @property
     def celebrity(self) -> int:
         return self.base + 6
+
+    @property
+    def topic_expert(self) -> int:
+        return self.base + 7
+
+    @property
+    def topic_poster(self) -> int:
+        return self.base + 8
+
+    @property
+    def niche_poster(self) -> int:
+        return self.base + 9
+
+    @property
+    def quiet_expert(self) -> int:
+        return self.base + 10
 
     @property
     def farm(self) -> range:
@@ -223,6 +255,44 @@ def expert_and_celebrity(spark: SparkSession, spec: SynthSpec, planted: Planted,
     return out.unionByName(_planted(seen, passive, _regular(u_fan, spec), F.lit(planted.celebrity), _daytime(u_seen)))
 
 
+def _on_topic(rows: DataFrame, topic: str) -> DataFrame:
+    return rows.withColumn(PLANTED_TOPIC, F.lit(topic))
+
+
+def _least_influential_half(u: Column, spec: SynthSpec) -> Column:
+    """A regular person uniform among the least influential half (the population's influence falls with the id)."""
+    regular = spec.n_persons - max(1, spec.n_persons * spec.bot_permille // 1000)
+    return F.lit(regular // 2) + F.floor(u * F.lit(max(1, regular - regular // 2))).cast("long")
+
+
+def topic_experts(spark: SparkSession, spec: SynthSpec, planted: Planted, seq0: int) -> DataFrame:
+    """The topic expert and the high-volume poster on TOPIC, and the niche poster on NICHE_TOPIC (see the module docstring)."""
+    plan = planted.plan
+    n_posts = plan.posts + plan.topic_poster_posts
+    posts = _rows(spark, n_posts, seq0)
+    author = F.when(F.col("k") < plan.posts, F.lit(planted.topic_expert)).otherwise(F.lit(planted.topic_poster))
+    out = _planted(posts, F.lit("post"), author, None, _daytime(_u(F.col("k"), F.lit(spec.seed), salt=1010)))
+    seq = seq0 + n_posts
+    readers = _rows(spark, 2 * plan.topic_expert_readers, seq)  # as many for the quiet expert
+    u_reader, u_action, u_time = (_u(F.col("k"), F.lit(spec.seed), salt=1011 + s) for s in range(3))
+    engaged = F.when(u_action < 0.6, F.lit("reply")).otherwise(F.lit("share"))
+    read = F.when(F.col("k") < plan.topic_expert_readers, F.lit(planted.topic_expert)).otherwise(F.lit(planted.quiet_expert))
+    out = out.unionByName(_planted(readers, engaged, _regular(u_reader, spec, top_share=0.02), read, _daytime(u_time)))
+    seq += 2 * plan.topic_expert_readers
+    likes = _rows(spark, plan.topic_poster_likes, seq)
+    u_fan, u_time = (_u(F.col("k"), F.lit(spec.seed), salt=1015 + s) for s in range(2))
+    out = _on_topic(out.unionByName(_planted(likes, F.lit("like"), _least_influential_half(u_fan, spec), F.lit(planted.topic_poster), _daytime(u_time))), TOPIC)
+    seq += plan.topic_poster_likes
+    # the niche: one post and the same few fixed reactors every day (ids drawn without the day's seed), so the topic
+    # stays below topics.min_reactors however many days the window holds
+    niche = _rows(spark, 1 + plan.niche_reactors, seq)
+    niche_actor = F.when(F.col("k") == 0, F.lit(planted.niche_poster)).otherwise(_regular(_u(F.col("k"), salt=1020), spec))
+    niche_action = F.when(F.col("k") == 0, F.lit("post")).otherwise(F.lit("reply"))
+    niche_target = F.when(F.col("k") > 0, F.lit(planted.niche_poster))
+    niche_time = _daytime(_u(F.col("k"), F.lit(spec.seed), salt=1021))
+    return out.unionByName(_on_topic(_planted(niche, niche_action, niche_actor, niche_target, niche_time), NICHE_TOPIC))
+
+
 def attack_rows(spark: SparkSession, spec: SynthSpec, plan: AttackPlan | None = None) -> tuple[DataFrame, Planted]:
     """Every scenario's actions of the day (pass to ``generate(..., planted=)``) and the planted ids."""
     planted = Planted(spec.n_persons, plan or AttackPlan())
@@ -236,10 +306,11 @@ def attack_rows(spark: SparkSession, spec: SynthSpec, plan: AttackPlan | None = 
         ring(spark, spec, planted, seq0 + 3 * block),
         bought_followers(spark, spec, planted, seq0 + 4 * block),
         expert_and_celebrity(spark, spec, planted, seq0 + 5 * block),
+        topic_experts(spark, spec, planted, seq0 + 6 * block),
     ]
     out = parts[0]
     for part in parts[1:]:
-        out = out.unionByName(part)
+        out = out.unionByName(part, allowMissingColumns=True)  # only the topic scenarios name their topic
     return out, planted
 
 

@@ -35,8 +35,11 @@ from clout.synth.schema import SYNTH_COLUMNS
 
 log = logging.getLogger(__name__)
 TOPICS = ["physics", "ai", "music", "football", "cooking", "travel", "finance", "health", "gaming", "climate", "art", "politics"]
-# what a planted action names (clout.synth.attacks): rendered like the population's actions
+# what a planted action names (clout.synth.attacks): rendered like the population's actions. A planted frame may
+# also carry a ``topic`` column (PLANTED_TOPIC): the action's topic instead of the population's rule (the topic of
+# the person acted upon, or of the poster); null keeps the rule.
 PLANTED_COLUMNS = ("network", "seq", "action", "actor_idx", "target_idx", "seconds")
+PLANTED_TOPIC = "topic"
 REACTION_ACTIONS = ("reply", "comment", "quote", "share", "like", "mention", "vote_up", "vote_down", "answer", "accepted_answer", "checkin_tag", "view")
 
 
@@ -157,7 +160,7 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
     """All synthetic actions of the day in the canonical schema (network-neutral ids resolved per network).
 
     ``planted``: extra actions (``PLANTED_COLUMNS``: network, seq, action, actor_idx, target_idx, seconds into the
-    day) rendered like the population's, e.g. the attack scenarios of clout.synth.attacks.
+    day; optionally ``PLANTED_TOPIC``) rendered like the population's, e.g. the attack scenarios of clout.synth.attacks.
     """
     n = spec.n_persons
     networks = sorted(synth_actions)
@@ -241,10 +244,13 @@ def canonical_actions(spark: SparkSession, spec: SynthSpec, synth_actions: dict[
         bursts = df.where(bursting).withColumn("target_post", (burst + 1) * 1_000_000 + F.row_number().over(in_order))
         df = df.where(~F.coalesce(bursting, F.lit(False))).unionByName(bursts)
     # the render reads only these columns, so planted actions (clout.synth.attacks) join the day's here
-    df = df.select(*PLANTED_COLUMNS[:-1], seconds.cast("long").alias("seconds"), "target_post")
+    no_topic = F.lit(None).cast("string").alias(PLANTED_TOPIC)
+    df = df.select(*PLANTED_COLUMNS[:-1], seconds.cast("long").alias("seconds"), "target_post", no_topic)
     if planted is not None:
-        df = df.unionByName(planted.select(*PLANTED_COLUMNS, target_post.alias("target_post")))
-    topic_of = lambda idx: F.element_at(F.array(*[F.lit(t) for t in TOPICS]), (F.pmod(idx, F.lit(len(TOPICS))) + 1).cast("int"))  # noqa: E731
+        planted_topic = F.col(PLANTED_TOPIC).cast("string").alias(PLANTED_TOPIC) if PLANTED_TOPIC in planted.columns else no_topic
+        df = df.unionByName(planted.select(*PLANTED_COLUMNS, target_post.alias("target_post"), planted_topic))
+    by_rule = lambda idx: F.element_at(F.array(*[F.lit(t) for t in TOPICS]), (F.pmod(idx, F.lit(len(TOPICS))) + 1).cast("int"))  # noqa: E731
+    topic_of = lambda idx: F.coalesce(F.col(PLANTED_TOPIC), by_rule(idx))  # noqa: E731
     topic_idx = F.coalesce(F.col("target_idx"), F.col("actor_idx"))
 
     rows = []
