@@ -102,3 +102,15 @@ def test_jars_from_spark_submit_or_conf_when_there_is_no_jars_folder(monkeypatch
     monkeypatch.setattr(session, "SOURCE_TREE", Path("/src"))
     with pytest.raises(JarsMissing, match="make setup"):
         session.local_jars(load_settings("local"))
+
+
+def test_max_daily_move_is_required_and_positive(tmp_path):
+    from conftest import edited_v1
+
+    assert edited_v1(tmp_path, "version: v1", "version: v1").score.max_daily_move == 5
+    with pytest.raises(ConfigError, match=r"score\.max_daily_move"):
+        edited_v1(tmp_path, "  max_daily_move: 5\n", "  max_daily_move: 0\n")
+    with pytest.raises(ConfigError, match=r"score\.max_daily_move"):
+        edited_v1(tmp_path, "  max_daily_move: 5\n", "")
+    with pytest.raises(ConfigError, match=r"score\.max_daily_mov: unknown key"):
+        edited_v1(tmp_path, "  max_daily_move: 5\n", "  max_daily_mov: 5\n")
