@@ -48,14 +48,23 @@ def settings_for(root: Path, name: str, extra: list[str] | None = None):
     return load_settings("local", overrides_for(root, name, extra))
 
 
+def v1_edited_into(folder: Path, edits: dict[str, str]) -> Path:
+    """Write conf/algorithms/v1.yaml into ``folder`` with each key of ``edits`` replaced by its value; return the folder
+    (for ``--set algorithm.dir=<folder>``)."""
+    text = Path(load_settings("local").path("conf/algorithms") + "/v1.yaml").read_text()
+    for old, new in edits.items():
+        assert old in text, f"v1.yaml no longer holds {old!r}"
+        text = text.replace(old, new)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "v1.yaml").write_text(text)
+    return folder
+
+
 def edited_v1(tmp_path: Path, old: str, new: str):
     """Load conf/algorithms/v1.yaml with ``old`` replaced by ``new`` (a copy under tmp_path): how conf checks are tested."""
     from clout.config import load_algorithm
 
-    text = Path(load_settings("local").path("conf/algorithms") + "/v1.yaml").read_text()
-    assert old in text, f"v1.yaml no longer holds {old!r}"
-    (tmp_path / "v1.yaml").write_text(text.replace(old, new))
-    return load_algorithm(load_settings("local", [f"algorithm.dir={tmp_path}"]))
+    return load_algorithm(load_settings("local", [f"algorithm.dir={v1_edited_into(tmp_path, {old: new})}"]))
 
 
 @pytest.fixture(scope="session")

@@ -116,3 +116,15 @@ def test_topics_conf_is_typed_and_checked(tmp_path):
     for (old, new), message in cases.items():
         with pytest.raises(ConfigError, match=message):
             edited_v1(tmp_path, old, new)
+
+
+def test_max_daily_move_is_required_and_positive(tmp_path):
+    from conftest import edited_v1
+
+    assert edited_v1(tmp_path, "version: v1", "version: v1").score.max_daily_move == 5
+    with pytest.raises(ConfigError, match=r"score\.max_daily_move"):
+        edited_v1(tmp_path, "  max_daily_move: 5\n", "  max_daily_move: 0\n")
+    with pytest.raises(ConfigError, match=r"score\.max_daily_move"):
+        edited_v1(tmp_path, "  max_daily_move: 5\n", "")
+    with pytest.raises(ConfigError, match=r"score\.max_daily_mov: unknown key"):
+        edited_v1(tmp_path, "  max_daily_move: 5\n", "  max_daily_mov: 5\n")

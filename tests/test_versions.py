@@ -236,6 +236,9 @@ def test_history_shows_both_versions_and_which_was_current(lake, backfilled, tes
     assert {(r.snapshot_date, r.algorithm_version) for r in rows} >= {(d, v) for d in DAYS for v in ("v1", "v2")}
     assert rows == sorted(rows, key=lambda r: (-r.snapshot_date.toordinal(), r.algorithm_version))
     assert {r.snapshot_date: r.algorithm_version for r in rows if r.published_as_current} == {d: current_version(store, d) for d in DAYS}
+    for version in ("v1", "v2"):  # each version's deltas are the differences of its own scores (clout.score.bound)
+        by_day = {r.snapshot_date: r for r in rows if r.algorithm_version == version}
+        assert by_day[DAYS[1]].deltas[0] == by_day[DAYS[1]].score - by_day[DAYS[0]].score and by_day[DAYS[0]].deltas == (None, None, None)
     args = [x for kv in attacked_overrides(test_root) for x in ("--set", kv)]
     assert cli.main(["history", person, *args]) == 0
     out = capsys.readouterr().out

@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True, help="why (kept in the promotions table)")
     p.add_argument("--by", default=None, help="who promotes (default: the OS user)")
 
-    p = sub.add_parser("history", help="a person's published scores over time and versions, and the promotions")
+    p = sub.add_parser("history", help="a person's published scores over time and versions (with the 1/7/30-day deltas), and the promotions")
     p.add_argument("person", help="person id, e.g. person:p0 or twitter:12345")
     p.add_argument("--algorithm", default=None, help="only this version")
     p.add_argument("--limit", type=int, default=200)
@@ -246,9 +246,11 @@ def cmd_history(args, settings) -> int:
         print(f"{args.person}: no published score{f' under {args.algorithm}' if args.algorithm else ''}")
         return 1
     print(f"{args.person}: {len(rows)} published score(s), newest first (* = the version published as current for that date)")
-    print("  date        version  score")
+    print("  date        version  score   Δ1d   Δ7d  Δ30d")
     for r in rows:
-        print(f"  {r.snapshot_date}  {r.algorithm_version:<7} {r.score:>5}{' suppressed' if r.suppressed else ''}{'  *' if r.published_as_current else ''}")
+        deltas = "".join(f"{d:>+6d}" if d is not None else f"{'-':>6}" for d in r.deltas)
+        flags = f"{' suppressed' if r.suppressed else ''}{' carried' if r.carried_forward else ''}{'  *' if r.published_as_current else ''}"
+        print(f"  {r.snapshot_date}  {r.algorithm_version:<7} {r.score:>5}{deltas}{flags}")
     recorded = promotions(store, limit=5)
     for p in recorded:
         print(f"  promotion: {p.algorithm_version} from {p.effective_from} by {p.promoted_by} at {p.promoted_at:%Y-%m-%d %H:%M} UTC: {p.reason}")

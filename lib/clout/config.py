@@ -282,6 +282,8 @@ class PartWeights(_Strict):
 class ScoreConf(_Strict):
     part_weights: PartWeights
     amplification_prior_posts: float = Field(ge=0)  # posts a person is assumed to have made before any reaction
+    # points a published score may move in one day (clout.score.bound); at or above ceiling - floor it bounds nothing
+    max_daily_move: int = Field(gt=0)
 
 
 class BotDiscountConf(_Strict):

@@ -210,7 +210,7 @@ SCORE_FIELDS = (
     ("snapshot_date", DATE, False),
     ("algorithm_version", STR, False),
     ("person_id", STR, False),
-    ("score", INT, False),  # 1..100; the floor for a suppressed (risky) person
+    ("score", INT, False),  # 1..100, the published score: the calibrated one moved at most score.max_daily_move a day; the floor when suppressed
     ("raw_score", DBL, False),  # weighted mean of the part percentiles, before calibration
     ("reach", DBL, False),  # bot-discounted, decayed distinct reactors, all networks
     ("amplification", DBL, False),  # bot-discounted, decayed effort received per decayed post
@@ -223,6 +223,14 @@ SCORE_FIELDS = (
     ("bot_probability", DBL, False),  # the person's highest account bot probability on the snapshot day
     ("suppressed", T.BooleanType(), False),  # risky: score held at the floor, not calibrated with the others
     ("code_version", STR, False),
+    # The daily bound (clout.score.bound). These come last and are nullable only so that a lakehouse from before them
+    # can add them (TableStore.add_missing_columns, run by the score and publish steps; README: Scores over time):
+    # every row written since holds calibrated_score unless carried_forward, and carried_forward.
+    ("calibrated_score", INT, True),  # the calibrated 1..100 score before the bound; null for a carried-forward row
+    ("carried_forward", T.BooleanType(), True),  # in the previous snapshot, not reached in today's window: drifting to the floor
+    ("delta_1d", INT, True),  # score - the person's score 1 day before (same version); null when there is none
+    ("delta_7d", INT, True),
+    ("delta_30d", INT, True),
 )
 SCORES = TableSpec(
     "scores",
@@ -431,6 +439,28 @@ class TableStore:
         for key, value in spec.properties.items():
             builder = builder.property(key, value)
         builder.execute()
+
+    def add_missing_columns(self, spec: TableSpec) -> list[str]:
+        """Add to an existing table the columns ``spec`` declares and it lacks; return their names.
+
+        How a lakehouse written before a release that declares new columns catches up: an empty append with Delta's
+        schema merge changes the table's schema only (one commit, no data file; older rows read null in the new
+        columns), so it needs no SQL text and is a no-op once done. Only nullable columns can be added this way: a
+        column declared NOT NULL would be violated by every older row.
+        """
+        if not self.exists(spec):
+            return []
+        present = set(self.read(spec).columns)
+        missing = [f for f in spec.schema.fields if f.name not in present]
+        if not missing:
+            return []
+        required = [f.name for f in missing if not f.nullable]
+        if required:
+            raise RuntimeError(f"{spec.name} lacks the NOT NULL column(s) {required}: older rows have no value for them; migrate the table by hand")
+        empty = self.spark.createDataFrame([], spec.schema).select(*spec.columns)
+        with faults.writing(spec.name, self.path(spec)):
+            commits.with_retry(spec.name, lambda: empty.write.format("delta").mode("append").option("mergeSchema", "true").save(self.path(spec)))
+        return [f.name for f in missing]
 
     def read(self, spec: TableSpec, version: int | None = None) -> DataFrame:
         reader = self.spark.read.format("delta")

@@ -8,7 +8,8 @@ snapshot's risk), so what it says counted is exactly what counted:
 - the top 5 engagers by the effort they gave (after the discount), with their own staged score and share;
 - the bot discount: the share of the raw effort received that bot risk removed; the ring discount apart, the share
   removed because it came from the person's own coordinated ring (clout.graph.rings), named in the summary;
-- the change since the previous published snapshot of the same algorithm version.
+- the change since the previous published snapshot of the same algorithm version; when the daily bound held the
+  score off the calibrated one, or the person is carried forward (clout.score.bound), the summary says so.
 
 It runs on the staged snapshot, before publishing: a snapshot is published together with its explanations.
 """
@@ -24,10 +25,11 @@ from clout.config import Algorithm, Settings
 from clout.exact import FRACTION, exact_sum
 from clout.graph.rings import snapshot_rings
 from clout.identity.stage import anonymous_accounts
+from clout.score.bound import previous_scores, previous_snapshot
 from clout.score.reactions import discount_rings, snapshot_risk, window_reactions
 from clout.score.stage import snapshot_rows, staged
 from clout.sqltext import snapshot_condition
-from clout.tables import DAILY_INTERACTIONS, SCORE_EXPLANATIONS, SCORES, TableStore
+from clout.tables import DAILY_INTERACTIONS, SCORE_EXPLANATIONS, TableStore
 
 TOP = 5  # topics and engagers kept per person
 IN_SUMMARY = 3  # networks, topics and engagers named in the one-line summary
@@ -122,25 +124,6 @@ def top_engagers(reactions: DataFrame, staged_scores: DataFrame) -> DataFrame:
     )
 
 
-def previous_snapshot(store: TableStore, algorithm_version: str, snapshot_date: dt.date) -> dt.date | None:
-    """The latest published snapshot of the version before ``snapshot_date`` (one value, not per person)."""
-    if not store.exists(SCORES):
-        return None
-    earlier = (F.col("algorithm_version") == F.lit(algorithm_version)) & (F.col("snapshot_date") < F.lit(snapshot_date))
-    return store.read(SCORES).where(earlier).agg(F.max("snapshot_date")).first()[0]
-
-
-def previous_scores(store: TableStore, algorithm_version: str, previous: dt.date | None) -> DataFrame:
-    """(person_id, previous_date, previous_score) of the previous snapshot; empty when there is none."""
-    if previous is None:
-        return store.spark.createDataFrame([], "person_id string, previous_date date, previous_score int")
-    return (
-        store.read(SCORES)
-        .where(snapshot_rows(previous, algorithm_version))
-        .select("person_id", F.lit(previous).alias("previous_date"), F.col("score").alias("previous_score"))
-    )
-
-
 def _percent(value: Column) -> Column:
     return F.format_string("%.0f%%", value * 100)
 
@@ -162,8 +145,17 @@ def engagers_piece(top: Column) -> Column:
     return F.when(F.size(top) > 0, F.format_string("top engagers %s gave %s", F.array_join(names, ", "), _percent(gave)))
 
 
+def bound_piece() -> Column:
+    """'carried: ...' or 'bounded: calibrated 71', from the staged ``calibrated_score`` and ``carried_forward``; null otherwise."""
+    carried = F.coalesce(F.col("carried_forward"), F.lit(False))  # null: a staged row from before the bound's columns
+    held = ~F.col("suppressed") & (F.col("calibrated_score") != F.col("score"))
+    piece = F.when(carried & ~F.col("suppressed"), F.lit("carried: no reaction in the window any more, drifting down to the floor"))
+    return piece.when(~carried & held, F.format_string("bounded: calibrated %d", F.col("calibrated_score")))
+
+
 def summary(previous: dt.date | None) -> Column:
-    """The one-line explanation, from the explanation's own columns (and the staged ``bot_probability``)."""
+    """The one-line explanation, from the explanation's own columns (and the staged ``bot_probability``,
+    ``calibrated_score`` and ``carried_forward``)."""
     suppressed = F.when(F.col("suppressed"), F.format_string("suppressed: risky account (bot probability %.2f)", F.col("bot_probability")))
     part = lambda name: F.format_string(f"{name} p%d", F.floor(F.col(f"p_{name}") * 100).cast("int"))  # noqa: E731
     bots = F.when(F.col("bot_discount") > 0, F.concat(F.lit("bots −"), _percent(F.col("bot_discount"))))
@@ -179,6 +171,7 @@ def summary(previous: dt.date | None) -> Column:
         _SEPARATOR,
         suppressed,
         F.col("score").cast("string"),
+        bound_piece(),
         part("reach"),
         part("amplification"),
         part("authority"),
@@ -209,7 +202,8 @@ def explain(
     removed_by_ring = F.coalesce(F.col("ring_effort"), F.lit(0.0))
     nothing_received = F.coalesce(F.col("effort_raw"), F.lit(0.0)) <= 0  # a suppressed person may have received nothing
     explained_parts = staged_scores.select(
-        "snapshot_date", "algorithm_version", "person_id", "score", "p_reach", "p_amplification", "p_authority", "suppressed", "bot_probability"
+        "snapshot_date", "algorithm_version", "person_id", "score", "p_reach", "p_amplification", "p_authority", "suppressed", "bot_probability",
+        "calibrated_score", "carried_forward",
     )  # fmt: skip
     explained = (
         explained_parts.join(network_shares(staged_scores), on="person_id", how="left")
@@ -234,6 +228,8 @@ def explain(
             F.when(nothing_received, F.lit(0.0)).otherwise(removed_by_ring / F.col("effort_raw")).alias("ring_discount"),
             "suppressed",
             "bot_probability",
+            "calibrated_score",
+            "carried_forward",
             "previous_date",
             "previous_score",
             (F.col("score") - F.col("previous_score")).alias("score_change"),

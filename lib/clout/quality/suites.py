@@ -31,7 +31,7 @@ class GateResult:
         return f"{self.suite}: {state} ({self.evaluated} expectations){tail}"
 
 
-def _expectations(table: str, networks: list[str], calibration=None, topics=None):
+def _expectations(table: str, networks: list[str], calibration=None, topics=None, max_daily_move: int | None = None):
     import great_expectations as gx
 
     E = gx.expectations
@@ -90,6 +90,23 @@ def _expectations(table: str, networks: list[str], calibration=None, topics=None
                 unexpected_rows_query="SELECT * FROM {batch} WHERE suppressed AND score > (SELECT min(score) FROM {batch})",
                 description="a suppressed (risky) person is held at the bottom of the scale",
             ),
+            # the daily bound (clout.score.bound): calibrated_score is there exactly when the row is not carried forward
+            E.ExpectColumnValuesToNotBeNull(column="carried_forward"),
+            E.ExpectColumnValuesToBeBetween(column="calibrated_score", min_value=1, max_value=100),
+            E.UnexpectedRowsExpectation(
+                unexpected_rows_query="SELECT * FROM {batch} WHERE carried_forward = (calibrated_score IS NOT NULL)",
+                description="a carried-forward row has no calibrated score, every other row has one",
+            ),
+            *(
+                [
+                    E.UnexpectedRowsExpectation(
+                        unexpected_rows_query=f"SELECT * FROM {{batch}} WHERE NOT suppressed AND abs(delta_1d) > {int(max_daily_move)}",
+                        description=f"no person who is not suppressed moved more than score.max_daily_move ({int(max_daily_move)}) since the day before",
+                    )
+                ]
+                if max_daily_move is not None
+                else []
+            ),
             E.ExpectTableRowCountToBeBetween(min_value=1),
         ]
     if table == "scores_calibration":
@@ -131,10 +148,10 @@ def _expectations(table: str, networks: list[str], calibration=None, topics=None
     raise KeyError(f"no suite for table {table!r}")
 
 
-def validate(df: DataFrame, table: str, networks: list[str], calibration=None, topics=None) -> GateResult:
+def validate(df: DataFrame, table: str, networks: list[str], calibration=None, topics=None, max_daily_move: int | None = None) -> GateResult:
     """Validate ``df`` against the table's suite with a real GE ephemeral context (``calibration``: the
     algorithm's CalibrationConf, for the scores_calibration and topic_scores suites; ``topics``: its TopicsConf, for
-    topic_scores)."""
+    topic_scores; ``max_daily_move``: the algorithm's bound, which the scores suite then checks against ``delta_1d``)."""
     import great_expectations as gx
 
     context = gx.get_context(mode="ephemeral")
@@ -148,7 +165,7 @@ def validate(df: DataFrame, table: str, networks: list[str], calibration=None, t
     asset = source.add_dataframe_asset(name=table)
     batch_definition = asset.add_batch_definition_whole_dataframe(f"{table}_batch")
     suite = context.suites.add(gx.ExpectationSuite(name=f"clout_{table}"))
-    for expectation in _expectations(table, networks, calibration, topics):
+    for expectation in _expectations(table, networks, calibration, topics, max_daily_move):
         suite.add_expectation(expectation)
     result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(suite)
     failed = [_describe(r.expectation_config) for r in result.results if not r.success]

@@ -14,7 +14,11 @@ counted in the ``persons_unscored`` metric, and ``clout explain`` says so. A ris
 day) is listed too, with the floor score and ``suppressed`` set, and kept out of the calibration.
 
 Each part becomes a percentile in the scored population; their weighted mean is re-ranked and mapped to 1..100 by
-clout.score.calibrate. Audience size (follows) carries no effort weight, so it builds none of it.
+clout.score.calibrate (``calibrated_score``). Audience size (follows) carries no effort weight, so it builds none of it.
+
+The published ``score`` is the calibrated one moved at most ``score.max_daily_move`` a day from the previous
+snapshot of the version, and persons of that snapshot whom nothing reaches any more are carried forward down to the
+floor; both, and the deltas, are clout.score.bound's.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from clout.aggregate.stage import ALL_TOPICS
 from clout.config import Algorithm, Settings
 from clout.exact import exact_sum
 from clout.graph.stage import authority_of
+from clout.score import bound
 from clout.score.calibrate import knots, percentile, to_scale
 from clout.sqltext import snapshot_condition
 from clout.tables import POSTS_DAILY, SCORES_STAGING, TableStore
@@ -198,11 +203,44 @@ def combine(person_parts: DataFrame, algorithm: Algorithm) -> DataFrame:
     return ranked.withColumn("score", F.when(F.col("suppressed"), F.lit(cal.floor)).otherwise(calibrated).cast("int")).drop("p")
 
 
+def carried_rows(previous: DataFrame, calibrated: DataFrame, risk: DataFrame, algorithm: Algorithm) -> DataFrame:
+    """Rows of the persons carried forward (clout.score.bound): above the floor on the previous snapshot, not in
+    today's scored population. Nothing reached them in the window, so their parts are 0 and they have no calibrated
+    score; a carried person risky today is suppressed like any other."""
+    above_floor = F.col("previous_score") > F.lit(algorithm.calibration.floor)
+    gone = previous.where(above_floor).select("person_id").join(calibrated.select("person_id"), on="person_id", how="left_anti")
+    nothing = F.lit(0.0)
+    return gone.join(risk, on="person_id", how="left").select(
+        "person_id",
+        *(nothing.alias(c) for c in ("reach", "amplification", "authority")),
+        _no_names().alias("networks"),
+        F.array().cast(SCORES_STAGING.schema["network_parts"].dataType).alias("network_parts"),
+        F.coalesce("bot_probability", nothing).alias("bot_probability"),
+        (is_risky() & F.lit(algorithm.bots.suppress_risky)).alias("suppressed"),
+        *(nothing.alias(f"p_{part}") for part in PARTS),
+        nothing.alias("raw_score"),
+        F.lit(None).cast("int").alias("calibrated_score"),
+        F.lit(True).alias("carried_forward"),
+    )
+
+
+def published_scores(calibrated: DataFrame, store: TableStore, risk: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
+    """The calibrated snapshot (``combine``'s rows) as published: carried-forward persons added, the bound applied
+    against the previous snapshot of the version, the deltas beside it (clout.score.bound)."""
+    previous_date = bound.previous_snapshot(store, algorithm.version, snapshot_date)
+    previous = bound.previous_scores(store, algorithm.version, previous_date).select("person_id", "previous_score")
+    today = calibrated.withColumnRenamed("score", "calibrated_score").withColumn("carried_forward", F.lit(False))
+    rows = today.unionByName(carried_rows(previous, today, risk, algorithm)).join(previous, on="person_id", how="left")
+    moved = rows.withColumn("score", bound.bounded_score(algorithm, bound.allowed_move(algorithm, snapshot_date, previous_date))).drop("previous_score")
+    return bound.with_deltas(moved, store, algorithm.version, snapshot_date)
+
+
 def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, reactions: DataFrame, risk: DataFrame) -> dict[str, float]:
     """Write the snapshot's scores into ``scores_staging`` (the publish step validates and promotes them)."""
     store = TableStore(spark, settings)
+    store.add_missing_columns(SCORES_STAGING)  # a lakehouse from before the bound's columns (README: Scores over time)
     person_parts = parts(reactions, store.read(POSTS_DAILY), authority_of(store, algorithm, snapshot_date), risk, snapshot_date, algorithm).cache()
-    scored = combine(person_parts, algorithm).select(
+    scored = published_scores(combine(person_parts, algorithm), store, risk, snapshot_date, algorithm).select(
         F.lit(snapshot_date).alias("snapshot_date"),
         F.lit(algorithm.version).alias("algorithm_version"),
         "*",
@@ -211,18 +249,24 @@ def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snaps
     this_snapshot = snapshot_condition(snapshot_date, algorithm.version)
     store.replace_partitions(SCORES_STAGING, scored, this_snapshot)
     person_parts.unpersist()
+    carried = F.col("carried_forward")
+    bounded = ~carried & ~F.col("suppressed") & (F.col("score") != F.col("calibrated_score"))
     stats = (
         staged(store, algorithm.version, snapshot_date)
         .agg(
-            F.count(F.lit(1)).alias("persons_scored"),
+            F.count(F.when(~carried, F.lit(1))).alias("persons_scored"),
+            F.count(F.when(carried, F.lit(1))).alias("persons_carried"),
+            F.count(F.when(bounded, F.lit(1))).alias("persons_bounded"),
             F.sum(F.col("suppressed").cast("int")).alias("persons_suppressed"),
-            F.mean("score").alias("score_mean"),
-            F.percentile_approx("score", 0.95).alias("score_p95"),
+            F.mean(F.when(~carried, F.col("score"))).alias("score_mean"),
+            F.percentile_approx(F.when(~carried, F.col("score")), 0.95).alias("score_p95"),
         )
         .first()
     )
     return {
-        "persons_scored": float(stats.persons_scored),
+        "persons_scored": float(stats.persons_scored),  # the scored population (suppressed included), carried rows apart
+        "persons_carried": float(stats.persons_carried),
+        "persons_bounded": float(stats.persons_bounded),  # the bound held their published score off the calibrated one
         "persons_suppressed": float(stats.persons_suppressed or 0),
         "score_mean": float(stats.score_mean or 0),
         "score_p95": float(stats.score_p95 or 0),

@@ -83,6 +83,8 @@ class HistoryRow:
     score: int
     suppressed: bool
     published_as_current: bool  # the version promoted for that date (what scores_promoted shows)
+    deltas: tuple[int | None, int | None, int | None] = (None, None, None)  # delta_1d, delta_7d, delta_30d (clout.score.bound)
+    carried_forward: bool = False  # nothing reached them in that day's window: drifting down to the floor
 
 
 def person_history(store: TableStore, person_id: str, version: str | None = None, limit: int = 1000) -> list[HistoryRow]:
@@ -92,12 +94,22 @@ def person_history(store: TableStore, person_id: str, version: str | None = None
     rows = store.read(SCORES).where(F.col("person_id") == F.lit(person_id))
     if version is not None:
         rows = rows.where(F.col("algorithm_version") == F.lit(version))
-    newest_first = rows.select("snapshot_date", "algorithm_version", "score", "suppressed").orderBy(F.desc("snapshot_date"), "algorithm_version")
+    # a lakehouse whose scores predate the bound's columns (README: Scores over time) shows no deltas until it is migrated
+    bound = [F.col(c) if c in rows.columns else F.lit(None).alias(c) for c in ("delta_1d", "delta_7d", "delta_30d", "carried_forward")]
+    newest_first = rows.select("snapshot_date", "algorithm_version", "score", "suppressed", *bound).orderBy(F.desc("snapshot_date"), "algorithm_version")
     found = newest_first.limit(limit).collect()
     recorded = promotions(store, limit=None)  # a handful per year; read once, not once per date
     default = store.settings.algorithm.version
     return [
-        HistoryRow(r.snapshot_date, r.algorithm_version, r.score, r.suppressed, r.algorithm_version == version_for(r.snapshot_date, recorded, default))
+        HistoryRow(
+            r.snapshot_date,
+            r.algorithm_version,
+            r.score,
+            r.suppressed,
+            r.algorithm_version == version_for(r.snapshot_date, recorded, default),
+            (r.delta_1d, r.delta_7d, r.delta_30d),
+            bool(r.carried_forward),
+        )
         for r in found
     ]
 
