@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from clout.config import load_algorithm
 from clout.pipeline import publish_snapshot, score_snapshot, staged_scores
 from clout.quality.suites import validate
-from clout.tables import ACCOUNT_RISK, ACCOUNTS, DAILY_INTERACTIONS, POSTS_DAILY, SCORES, TableStore
+from clout.tables import ACCOUNT_RISK, ACCOUNTS, DAILY_INTERACTIONS, POSTS_DAILY, SCORES, TOPIC_SCORES_STAGING, TableStore
 from conftest import settings_for, v1_edited_into
 
 START = dt.date(2026, 9, 1)
@@ -64,6 +64,8 @@ def over_time(spark, test_root):
     algorithm = load_algorithm(settings)
     assert algorithm.score.max_daily_move == MOVE and algorithm.calibration.floor == FLOOR
     store = TableStore(spark, settings)
+    # the topics stage is not run here (only '_all' rows, nothing to score per topic): publish copies its empty staging
+    store.ensure(TOPIC_SCORES_STAGING)
     every_day = [*DAYS, AFTER_GAP]
     daily = [(d, "twitter", a, t, action, "_all", n, n * effort, "v1") for d in every_day for a, t, action, n, effort in interactions(d)]
     store.append(DAILY_INTERACTIONS, spark.createDataFrame(daily, DAILY_INTERACTIONS.schema))

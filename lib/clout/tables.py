@@ -553,7 +553,7 @@ class TableStore:
                 registered.append(f"{db}.{spec.name}")
         if self.exists(SCORES):
             registered += [f"{db}.scores_promoted", self.create_current_view()]
-            if self.exists(TOPIC_SCORES):
+            if self.has_topic_view_tables():
                 registered.append(f"{db}.topic_influencers")
         return registered
 
@@ -609,12 +609,17 @@ class TableStore:
             ),
             "scores_current": f"SELECT * FROM {db}.scores_promoted WHERE snapshot_date = (SELECT max(snapshot_date) FROM {db}.scores_promoted)",
         }
-        if self.exists(TOPIC_SCORES):
+        if self.has_topic_view_tables():
             rows = influencer_rows(lambda spec: f"{db}.{spec.name}")
             views["topic_influencers"] = (
                 f"SELECT r.* FROM ({rows}) r JOIN ({effective}) e ON r.snapshot_date = e.snapshot_date AND r.algorithm_version = e.algorithm_version"
             )
         return views
+
+    def has_topic_view_tables(self) -> bool:
+        """``topic_influencers`` reads topic scores and the explanations: a lakehouse scored without the explain stage
+        (tests of the score alone, the real-data validations) has no view to make."""
+        return self.exists(TOPIC_SCORES) and self.exists(SCORE_EXPLANATIONS)
 
     def create_current_view(self) -> str:
         """Create (or replace) ``scores_promoted``, ``scores_current`` and ``topic_influencers`` (see ``view_definitions``)."""
