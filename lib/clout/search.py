@@ -80,7 +80,7 @@ def matches(rows: DataFrame, request: SearchRequest, day: dt.date) -> DataFrame:
 
 def search(store: TableStore, request: SearchRequest) -> SearchResult:
     """The brand's search on one snapshot; no snapshot at all gives an empty result with no date."""
-    if not (store.exists(TOPIC_SCORES) and store.exists(SCORES) and store.exists(SCORE_EXPLANATIONS)):
+    if not (store.exists(SCORES) and store.has_topic_view_tables()):  # the tables influencer_rows reads
         return SearchResult(None, None, [])
     day = request.day or max(store.partition_dates(TOPIC_SCORES, "snapshot_date"), default=None)
     if day is None:
