@@ -20,6 +20,7 @@ from collections import Counter
 import pytest
 from pyspark.sql import functions as F
 
+from clout import window_state
 from clout.config import ConfigError, load_algorithm, load_settings
 from clout.explain import stage as explain_stage
 from clout.graph import rings
@@ -134,7 +135,7 @@ def test_honest_tight_knit_community_and_celebrities_are_not_rings(spark, ringed
     assert not set(ring_rows) & set(COMMUNITY)
     assert not any(int(p.split(":")[1]) < 20 for p in ring_rows)  # the top persons react to each other, and to everyone
     store = TableStore(spark, ringed_lake[0])
-    reactions = window_reactions(store.read(DAILY_INTERACTIONS), snapshot_risk(store, DAY, bots=False), DAY, algo, [])
+    reactions = window_reactions(window_state.pairs(store, algo, DAY), snapshot_risk(store, DAY, bots=False), DAY, algo, [])
     pairs = rings.pair_effort(reactions)
     ties = rings.reciprocal_ties(pairs, algo.rings)
     as_one_group = spark.createDataFrame([(p, "community") for p in COMMUNITY], "person_id string, group string")

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from pyspark.sql import functions as F
 
+from clout import window_state
 from clout.aggregate.stage import interactions, posts, with_persons
 from clout.config import load_algorithm, load_settings
 from clout.identity.stage import accounts_seen, parse_links, resolve_persons
@@ -85,7 +86,7 @@ def test_window_reactions_decay_by_half_life_and_discount_bots(spark, algo):
         DAILY,
     )
     risk = spark.createDataFrame([("bot", 0.3, True), ("maybe", 0.25, False)], "person_id string, bot_probability double, is_risky boolean")
-    rows = {r.actor_person: r for r in window_reactions(daily, risk, D, algo, ["stackexchange:anonymous"]).collect()}
+    rows = {r.actor_person: r for r in window_reactions(window_state.pairs_of(daily, algo, D), risk, D, algo, ["stackexchange:anonymous"]).collect()}
     assert rows["a"].effort == pytest.approx(4.0 + 2.0) and rows["a"].recency == 1.0
     assert rows["bot"].effort == 0.0 and rows["bot"].effort_raw == 5.0  # risky: its reactions weigh nothing
     assert rows["maybe"].effort == pytest.approx(0.75)  # 1 - probability
@@ -151,8 +152,9 @@ def test_score_prefers_engaged_expert_over_passive_celebrity(spark, algo):
     )
     authority = spark.createDataFrame([], "person_id string, network string, authority double")
     risk = spark.createDataFrame([], "person_id string, bot_probability double, is_risky boolean")
-    reactions = window_reactions(daily, risk, D, algo, [])
-    scores = {r.person_id: r.score for r in combine(parts(reactions, posted, authority, risk, D, algo), algo).collect()}
+    reactions = window_reactions(window_state.pairs_of(daily, algo, D), risk, D, algo, [])
+    window_posts = window_state.of_rows(window_state.POSTS, posted, algo, D)
+    scores = {r.person_id: r.score for r in combine(parts(reactions, window_posts, authority, risk, algo), algo).collect()}
     assert scores["expert"] > scores["celebrity"]
     assert all(1 <= s <= 100 for s in scores.values())
 
@@ -164,7 +166,7 @@ def test_anonymous_voters_count_as_people_reached_but_are_never_scored(spark, al
     posted = spark.createDataFrame([], "event_date date, network string, person_id string, posts long")
     authority = spark.createDataFrame([], "person_id string, network string, authority double")
     risk = spark.createDataFrame([], "person_id string, bot_probability double, is_risky boolean")
-    reactions = window_reactions(daily, risk, D, algo, ["stackexchange:anonymous"])
-    scored = {r.person_id: r for r in parts(reactions, posted, authority, risk, D, algo).collect()}
+    reactions = window_reactions(window_state.pairs_of(daily, algo, D), risk, D, algo, ["stackexchange:anonymous"])
+    scored = {r.person_id: r for r in parts(reactions, window_state.of_rows(window_state.POSTS, posted, algo, D), authority, risk, algo).collect()}
     assert set(scored) == {"stackexchange:7"}  # the commenter received nothing; the placeholder is nobody
     assert scored["stackexchange:7"].reach == pytest.approx(5 + 1)  # five unnamed voters and one commenter

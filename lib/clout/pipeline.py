@@ -21,7 +21,7 @@ from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from clout import faults
+from clout import faults, window_state
 from clout.aggregate.stage import build_day
 from clout.bots.stage import score_accounts
 from clout.config import Algorithm, ConfigError, Settings, load_algorithm
@@ -52,18 +52,19 @@ from clout.tables import (
     SCORES_STAGING,
     TOPIC_SCORES,
     TOPIC_SCORES_STAGING,
+    WINDOW_PAIRS,
+    WINDOW_POSTS,
     TableSpec,
     TableStore,
 )  # fmt: skip
 from clout.versions.promotions import current_version
-from clout.window import in_window
 
 log = logging.getLogger(__name__)
 
 # A snapshot's lineage in MLflow: the tables its stages read (bots: events, accounts; score: the window's
-# aggregates and posts, the risk bots wrote; explain: the aggregates) and the tables it writes.
+# aggregates and posts, the risk bots wrote; explain: the aggregates) and the tables it writes (the window state first).
 SNAPSHOT_INPUTS = (EVENTS, ACCOUNTS, DAILY_INTERACTIONS, POSTS_DAILY, ACCOUNT_RISK)
-SNAPSHOT_OUTPUTS = (AUTHORITY, RINGS, SCORES_STAGING, SCORE_EXPLANATIONS, SCORES, TOPIC_SCORES_STAGING, TOPIC_SCORES)
+SNAPSHOT_OUTPUTS = (WINDOW_PAIRS, WINDOW_POSTS, AUTHORITY, RINGS, SCORES_STAGING, SCORE_EXPLANATIONS, SCORES, TOPIC_SCORES_STAGING, TOPIC_SCORES)
 
 
 class QualityGateFailed(RuntimeError):
@@ -326,10 +327,13 @@ def score_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm
     """
     store = TableStore(spark, settings)
     risk = snapshot_risk(store, snapshot_date, bots).cache()
-    window = window_reactions(store.read(DAILY_INTERACTIONS), risk, snapshot_date, algorithm, anonymous_accounts(settings)).cache()
+    # the window state first: graph, score, topics and explanations read the snapshot's window from it
+    with part_of_stage("window"):
+        metrics = window_state.update(store, algorithm, snapshot_date)
+    window = window_reactions(window_state.pairs(store, algorithm, snapshot_date), risk, snapshot_date, algorithm, anonymous_accounts(settings)).cache()
     # rings are found on the reactions before their discount, then graph and score read the discounted rows
     with part_of_stage("rings"):
-        metrics = rings_stage.compute(spark, settings, algorithm, snapshot_date, window)
+        metrics |= rings_stage.compute(spark, settings, algorithm, snapshot_date, window)
     reactions = discount_rings(window, rings_stage.snapshot_rings(store, snapshot_date, algorithm.version), algorithm).cache()
     population = reactions.where(F.col("effort") > 0).select(F.col("target_person").alias("person_id")).distinct()
     with part_of_stage("authority"):
@@ -351,7 +355,7 @@ def topic_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm
     """
     store = TableStore(spark, settings)
     risk = snapshot_risk(store, snapshot_date, bots).cache()
-    window = window_reactions(store.read(DAILY_INTERACTIONS), risk, snapshot_date, algorithm, anonymous_accounts(settings), topics=True)
+    window = window_reactions(window_state.pairs(store, algorithm, snapshot_date, topics=True), risk, snapshot_date, algorithm, anonymous_accounts(settings))
     topical = discount_rings(window, rings_stage.snapshot_rings(store, snapshot_date, algorithm.version), algorithm)
     metrics = topics_stage.compute(spark, settings, algorithm, snapshot_date, topical, risk)
     risk.unpersist()
@@ -360,7 +364,7 @@ def topic_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm
 
 def _unscored(store: TableStore, reactions: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
     """Persons active in the window (they reacted or posted) whom nobody's weighted reaction reached."""
-    window_posts = store.read(POSTS_DAILY).where(in_window(F.col("event_date"), snapshot_date, algorithm.window.days)).select("person_id")
+    window_posts = window_state.posts(store, algorithm, snapshot_date).select("person_id")
     active = reactions.where(~F.col("anonymous")).select(F.col("actor_person").alias("person_id")).unionByName(window_posts).distinct()
     scored = staged_scores(store.spark, store.settings, algorithm.version, snapshot_date).where(~F.col("carried_forward")).select("person_id")
     return active.join(scored, on="person_id", how="left_anti")  # a carried-forward person is not in the scored population

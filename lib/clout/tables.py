@@ -147,6 +147,8 @@ DAILY_INTERACTIONS = TableSpec(
     partition_by=("event_date",),
     keys=("event_date", "network", "actor_person", "target_person", "action", "topic", "algorithm_version"),
     description="who acted on whom, how, on which topic, per day",
+    # the window state (clout.window_state) is updated from what changed since its last day, read from the feed
+    properties={"delta.enableChangeDataFeed": "true"},
 )
 
 POSTS_DAILY = TableSpec(
@@ -155,6 +157,45 @@ POSTS_DAILY = TableSpec(
     partition_by=("event_date",),
     keys=("event_date", "network", "person_id"),
     description="content each person created per day and network (the amplification denominator)",
+    properties={"delta.enableChangeDataFeed": "true"},
+)
+
+# The decayed window of a snapshot day, kept and updated day by day (clout.window_state).
+WINDOW_PAIRS = TableSpec(
+    "window_pairs",
+    _s(
+        ("state_date", DATE, False),
+        ("algorithm_version", STR, False),
+        ("network", STR, False),
+        ("actor_person", STR, False),
+        ("target_person", STR, False),
+        ("topic", STR, False),
+        ("last_date", DATE, False),  # the latest day in the window with a reaction (recency is its decay)
+        ("actions", LONG, False),  # reactions in the window, not decayed: the key is gone when it reaches 0
+        ("reactions", DBL, False),  # decayed reactions
+        ("effort_raw", DBL, False),  # decayed effort, before any bot or ring discount
+        ("source_version", LONG, False),  # the daily_interactions version the state was built from
+    ),
+    partition_by=("algorithm_version", "state_date"),
+    keys=("state_date", "algorithm_version", "network", "topic", "actor_person", "target_person"),
+    description="the window of daily_interactions per (network, topic, actor, target), decayed to state_date",
+)
+
+WINDOW_POSTS = TableSpec(
+    "window_posts",
+    _s(
+        ("state_date", DATE, False),
+        ("algorithm_version", STR, False),
+        ("person_id", STR, False),
+        ("network", STR, False),
+        ("last_date", DATE, False),
+        ("posts", LONG, False),
+        ("decayed_posts", DBL, False),
+        ("source_version", LONG, False),  # the daily_posts version the state was built from
+    ),
+    partition_by=("algorithm_version", "state_date"),
+    keys=("state_date", "algorithm_version", "person_id", "network"),
+    description="the window of daily_posts per (person, network), decayed to state_date",
 )
 
 AUTHORITY = TableSpec(
@@ -406,7 +447,7 @@ SUPPRESSIONS = TableSpec(
 ALL_TABLES = (
     EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, RINGS, SCORES_STAGING, SCORES,
     SCORE_EXPLANATIONS, ACCOUNT_RISK, ACCOUNT_PROFILES, PROFILE_QUARANTINE, PROMOTIONS, ERASURE_LOG, SUPPRESSIONS,
-    TOPIC_SCORES_STAGING, TOPIC_SCORES,
+    TOPIC_SCORES_STAGING, TOPIC_SCORES, WINDOW_PAIRS, WINDOW_POSTS,
 )  # fmt: skip
 
 
@@ -486,6 +527,15 @@ class TableStore:
         no_option = jvm.scala.Option.empty()
         log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(self.spark._jsparkSession, self.path(spec))
         return int(log.update(False, no_option, no_option).version())  # stalenessAcceptable=False: the latest commit
+
+    def properties(self, spec: TableSpec) -> dict[str, str]:
+        """The table's properties (TBLPROPERTIES) from its Delta log, without a Spark job ({} when there is no table)."""
+        if not self.exists(spec):
+            return {}
+        log = self.spark._jvm.org.apache.spark.sql.delta.DeltaLog.forTable(self.spark._jsparkSession, self.path(spec))
+        no_option = self.spark._jvm.scala.Option.empty()
+        configuration = log.update(False, no_option, no_option).metadata().configuration()
+        return {key: configuration.apply(key) for key in _scala_keys(configuration)}
 
     def metrics_since(self, spec: TableSpec, before: int | None) -> dict[str, str]:
         """The operation metrics of the table's latest commit (``numDeletedRows``, ``numTargetRowsInserted``, ...), or
@@ -650,6 +700,13 @@ def influencer_rows(table) -> str:
         f"LEFT JOIN {table(SCORES)} s ON {same_snapshot.format(o='s')} "
         f"LEFT JOIN {table(SCORE_EXPLANATIONS)} e ON {same_snapshot.format(o='e')}"
     )
+
+
+def _scala_keys(scala_map) -> list[str]:
+    keys, iterator = [], scala_map.keysIterator()
+    while iterator.hasNext():
+        keys.append(str(iterator.next()))
+    return keys
 
 
 def _same_location(registered: str, wanted: str) -> bool:

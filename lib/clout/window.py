@@ -1,7 +1,9 @@
 """The one window and decay helper: which daily rows fall in a snapshot's window, and how much each still weighs.
 
-Graph, score, explanations and bots all ask these two questions of daily tables; answering them in one place
-keeps their windows identical (a reaction is in the graph exactly when it is in the reach it supports).
+Graph, score, explanations and bots all ask these two questions; answering them in one place keeps their windows
+identical (a reaction is in the graph exactly when it is in the reach it supports). The score's 90-day window is
+read through its kept state (clout.window_state), which asks them here too; the bots' 7-day window of raw events
+asks them directly.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Explanations: why each staged score is what it is, one row per person in ``score_explanations``.
 
-The explanation reads the same window reactions as the graph and the score (``window_reactions`` with the
-snapshot's risk), so what it says counted is exactly what counted:
+The explanation reads the same window reactions as the graph and the score (``window_reactions`` of the window
+state, with the snapshot's risk), so what it says counted is exactly what counted:
 
 - the three parts as percentiles, and the networks by their share of the effort received (from the staged row);
 - the topics by their share of the topical effort received (after the bot discount), top 5;
@@ -21,6 +21,7 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from clout import window_state
 from clout.config import Algorithm, Settings
 from clout.exact import FRACTION, exact_sum
 from clout.graph.rings import snapshot_rings
@@ -29,7 +30,7 @@ from clout.score.bound import previous_scores, previous_snapshot
 from clout.score.reactions import discount_rings, snapshot_risk, window_reactions
 from clout.score.stage import snapshot_rows, staged
 from clout.sqltext import snapshot_condition
-from clout.tables import DAILY_INTERACTIONS, SCORE_EXPLANATIONS, TableStore
+from clout.tables import SCORE_EXPLANATIONS, TableStore
 
 TOP = 5  # topics and engagers kept per person
 IN_SUMMARY = 3  # networks, topics and engagers named in the one-line summary
@@ -246,12 +247,13 @@ def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snaps
     store = TableStore(spark, settings)
     staged_scores = staged(store, algorithm.version, snapshot_date).cache()
     risk = snapshot_risk(store, snapshot_date, bots).cache()
-    daily, anonymous = store.read(DAILY_INTERACTIONS), anonymous_accounts(settings)
+    anonymous = anonymous_accounts(settings)
     # the ring discount the score applied (clout.pipeline.score_snapshot), from the rings it wrote for this snapshot
     members = snapshot_rings(store, snapshot_date, algorithm.version).select("person_id", "ring_id").cache()
-    window = window_reactions(daily, risk, snapshot_date, algorithm, anonymous).cache()
+    window = window_reactions(window_state.pairs(store, algorithm, snapshot_date), risk, snapshot_date, algorithm, anonymous).cache()
     reactions = discount_rings(window, members, algorithm).cache()  # read for totals and engagers
-    topical = discount_rings(window_reactions(daily, risk, snapshot_date, algorithm, anonymous, topics=True), members, algorithm)
+    topical_pairs = window_state.pairs(store, algorithm, snapshot_date, topics=True)
+    topical = discount_rings(window_reactions(topical_pairs, risk, snapshot_date, algorithm, anonymous), members, algorithm)
     previous_date = previous_snapshot(store, algorithm.version, snapshot_date)
     previous = previous_scores(store, algorithm.version, previous_date)
     explanations = explain(staged_scores, reactions, topical, previous, previous_date, ring_effort(window, reactions))

@@ -11,37 +11,26 @@ import datetime as dt
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from clout.aggregate.stage import ALL_TOPICS
 from clout.bots.discount import no_risk, person_risk, reaction_weight
 from clout.config import Algorithm
-from clout.exact import exact_sum
 from clout.tables import ACCOUNT_RISK, ACCOUNTS, TableStore
-from clout.window import decay, in_window
+from clout.window import decay
 
 REACTION_COLUMNS = (
     "network", "topic", "actor_person", "target_person", "anonymous", "recency", "reactions", "effort_raw", "effort", "bot_weight",
 )  # fmt: skip
 
 
-def window_reactions(daily: DataFrame, risk: DataFrame, snapshot_date: dt.date, algorithm: Algorithm, anonymous: list[str], topics: bool = False) -> DataFrame:
-    """Window rows of ``daily_interactions`` (topic '_all', or every real topic with ``topics``), one per
-    (network, topic, actor, target):
+def window_reactions(pairs: DataFrame, risk: DataFrame, snapshot_date: dt.date, algorithm: Algorithm, anonymous: list[str]) -> DataFrame:
+    """The window's reactions, one row per (network, topic, actor, target), from its state rows (``pairs``:
+    ``clout.window_state.pairs``, topic '_all' or every real topic):
 
     - ``recency``: decay of the actor's latest reaction to the target (reach counts people, fading as they move on);
     - ``reactions``: decayed number of reactions (an anonymous actor stands for that many unnamed people);
     - ``effort_raw`` / ``effort``: decayed effort before / after the actor's bot discount (``bot_weight``).
     """
-    this_version = F.col("algorithm_version") == F.lit(algorithm.version)
-    takes_effort = F.col("effort") > 0  # vote_down, follow: no reaction to build on
-    wanted_topic = (F.col("topic") != F.lit(ALL_TOPICS)) if topics else (F.col("topic") == F.lit(ALL_TOPICS))
-    in_scope = in_window(F.col("event_date"), snapshot_date, algorithm.window.days) & this_version & takes_effort & wanted_topic
-    d = decay(F.col("event_date"), snapshot_date, algorithm.window.half_life_days)
-    # exact sums (clout.exact): the same window must give the same bits however daily_interactions is split
-    per_pair = (
-        daily.where(in_scope)
-        .groupBy("network", "topic", "actor_person", "target_person")
-        .agg(F.max(d).alias("recency"), exact_sum(F.col("actions") * d).alias("reactions"), exact_sum(F.col("effort") * d).alias("effort_raw"))
-    )
+    recency = decay(F.col("last_date"), snapshot_date, algorithm.window.half_life_days)
+    per_pair = pairs.select("network", "topic", "actor_person", "target_person", recency.alias("recency"), "reactions", "effort_raw")
     actor_risk = risk.select(F.col("person_id").alias("actor_person"), "bot_probability", "is_risky")
     weighted = per_pair.join(actor_risk, on="actor_person", how="left").withColumn("bot_weight", reaction_weight(algorithm))
     return weighted.select(

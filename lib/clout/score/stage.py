@@ -29,6 +29,7 @@ import subprocess
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from clout import window_state
 from clout.aggregate.stage import ALL_TOPICS
 from clout.config import Algorithm, Settings
 from clout.exact import exact_sum
@@ -36,8 +37,7 @@ from clout.graph.stage import authority_of
 from clout.score import bound
 from clout.score.calibrate import knots, percentile, to_scale
 from clout.sqltext import snapshot_condition
-from clout.tables import POSTS_DAILY, SCORES_STAGING, TableStore
-from clout.window import decay, in_window
+from clout.tables import SCORES_STAGING, TableStore
 
 PARTS = ("reach", "amplification", "authority")
 
@@ -89,14 +89,10 @@ def combined_reach(reactions: DataFrame) -> DataFrame:
     return per_actor.groupBy("person_id").agg(exact_sum(reach_contribution()).alias("reach"))
 
 
-def decayed_posts(posts: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
-    """Per (person_id, network): decayed posts in the window (the amplification denominator)."""
-    d = decay(F.col("event_date"), snapshot_date, algorithm.window.half_life_days)
-    return (
-        posts.where(in_window(F.col("event_date"), snapshot_date, algorithm.window.days))
-        .groupBy("person_id", "network")
-        .agg(exact_sum(F.col("posts") * d).alias("posts"))
-    )
+def decayed_posts(window_posts: DataFrame) -> DataFrame:
+    """Per (person_id, network): decayed posts in the window (the amplification denominator), from the window
+    state's posts (``clout.window_state.posts``)."""
+    return window_posts.select("person_id", "network", F.col("decayed_posts").alias("posts"))
 
 
 def amplification(effort: str, posts: str, algorithm: Algorithm):
@@ -153,10 +149,11 @@ def suppressed_seen(reactions: DataFrame, risk: DataFrame, algorithm: Algorithm)
     return risk.where(is_risky()).select("person_id").join(seen, on="person_id", how="inner")
 
 
-def parts(reactions: DataFrame, posts: DataFrame, authority: DataFrame, risk: DataFrame, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
-    """One row per scored or suppressed person: combined parts, per-network parts, networks, risk."""
+def parts(reactions: DataFrame, window_posts: DataFrame, authority: DataFrame, risk: DataFrame, algorithm: Algorithm) -> DataFrame:
+    """One row per scored or suppressed person: combined parts, per-network parts, networks, risk; ``window_posts``:
+    the window state's posts of the snapshot."""
     per_network = received(reactions)
-    network_posts = decayed_posts(posts, snapshot_date, algorithm)
+    network_posts = decayed_posts(window_posts)
     total_effort = per_network.groupBy("person_id").agg(exact_sum("effort").alias("effort_total"), exact_sum("effort_raw").alias("effort_raw_total"))
     by_person = network_parts(per_network, network_posts, authority, total_effort, algorithm)
     all_posts = network_posts.groupBy("person_id").agg(exact_sum("posts").alias("posts"), F.collect_set("network").alias("post_networks"))
@@ -239,7 +236,8 @@ def compute(spark: SparkSession, settings: Settings, algorithm: Algorithm, snaps
     """Write the snapshot's scores into ``scores_staging`` (the publish step validates and promotes them)."""
     store = TableStore(spark, settings)
     store.add_missing_columns(SCORES_STAGING)  # a lakehouse from before the bound's columns (README: Scores over time)
-    person_parts = parts(reactions, store.read(POSTS_DAILY), authority_of(store, algorithm, snapshot_date), risk, snapshot_date, algorithm).cache()
+    window_posts = window_state.posts(store, algorithm, snapshot_date)
+    person_parts = parts(reactions, window_posts, authority_of(store, algorithm, snapshot_date), risk, algorithm).cache()
     scored = published_scores(combine(person_parts, algorithm), store, risk, snapshot_date, algorithm).select(
         F.lit(snapshot_date).alias("snapshot_date"),
         F.lit(algorithm.version).alias("algorithm_version"),

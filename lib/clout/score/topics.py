@@ -2,7 +2,7 @@
 
 Topics are the labels ingest keeps on each action (hashtags, subreddits, tags, categories); ``daily_interactions``
 counts an action once under '_all' and once under each of its real topics. The window is the score's own
-(``window_reactions(..., topics=True)``: the same days, decay and bot discount) with the snapshot's ring discount,
+(``window_reactions`` of ``window_state.pairs(..., topics=True)``: the same days, decay and bot discount) with the snapshot's ring discount,
 so a reaction counts on a topic exactly when and as much as it counts in the global score.
 
 Raw score. On topic T, person P's raw score is the sum over the persons R who reacted to P's content on T of
@@ -36,15 +36,14 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from clout.aggregate.stage import ALL_TOPICS
+from clout import window_state
 from clout.config import Algorithm, Settings
 from clout.exact import exact_sum
 from clout.graph.stage import authority_of
 from clout.score.calibrate import percentile_within, to_scale
 from clout.score.stage import code_version, is_overall, is_risky, snapshot_rows
 from clout.sqltext import snapshot_condition
-from clout.tables import DAILY_INTERACTIONS, POSTS_DAILY, TOPIC_SCORES_STAGING, TableStore
-from clout.window import in_window
+from clout.tables import TOPIC_SCORES_STAGING, TableStore
 
 
 def staged(store: TableStore, algorithm_version: str, snapshot_date: dt.date) -> DataFrame:
@@ -75,7 +74,7 @@ def reactor_contribution(algorithm: Algorithm) -> Column:
 def raw_topic_scores(topical: DataFrame, authority: DataFrame, algorithm: Algorithm) -> DataFrame:
     """(topic, person_id, raw_score, effort, reactors, networks, topic_reactors) of the non-trivial topics.
 
-    ``topical``: the window's topic reactions, discounted (``discount_rings(window_reactions(..., topics=True))``);
+    ``topical``: the window's topic reactions, discounted (``discount_rings(window_reactions`` of ``window_state.pairs(..., topics=True))``);
     ``authority``: the snapshot's authority rows (``authority_of``).
     """
     # one row per (topic, person, reactor) across networks: a reactor on two networks is one reactor
@@ -97,12 +96,11 @@ def raw_topic_scores(topical: DataFrame, authority: DataFrame, algorithm: Algori
 
 
 def last_active(store: TableStore, snapshot_date: dt.date, algorithm: Algorithm) -> DataFrame:
-    """(person_id, last_active): each person's latest day in the window on which they posted or acted on someone."""
-    in_scope = in_window(F.col("event_date"), snapshot_date, algorithm.window.days)
-    this_version = (F.col("algorithm_version") == F.lit(algorithm.version)) & (F.col("topic") == F.lit(ALL_TOPICS))
-    acted = store.read(DAILY_INTERACTIONS).where(in_scope & this_version).select(F.col("actor_person").alias("person_id"), "event_date")
-    posted = store.read(POSTS_DAILY).where(in_scope).select("person_id", "event_date")
-    return acted.unionByName(posted).groupBy("person_id").agg(F.max("event_date").alias("last_active"))
+    """(person_id, last_active): each person's latest day in the window on which they posted or reacted to someone
+    (with effort: a follow or a down-vote is no reaction), from the window state."""
+    acted = window_state.pairs(store, algorithm, snapshot_date).select(F.col("actor_person").alias("person_id"), "last_date")
+    posted = window_state.posts(store, algorithm, snapshot_date).select("person_id", "last_date")
+    return acted.unionByName(posted).groupBy("person_id").agg(F.max("last_date").alias("last_active"))
 
 
 def calibrated(raw: DataFrame, risk: DataFrame, algorithm: Algorithm) -> DataFrame:
