@@ -138,3 +138,12 @@ def test_bad_requests_exit_2_with_a_reason(spark, community, test_root, capsys):
     # an unknown community names the network's largest ones (distinct reactors in the window)
     assert "funny (40 reactors), python (26 reactors)" in errors["community"], errors["community"]
     assert TableStore(spark, settings).read(COMMUNITY_SCORES).count() == before == len(rows)
+
+
+def test_forget_covers_the_community_scores(spark):
+    """The erasure's table list names community_scores by person (the DELETE and VACUUM themselves are tested on the
+    other tables in test_ingest_stage and test_explain: running them here would add most of a minute)."""
+    from clout.erasure import _conditions
+
+    erased = {spec.name for spec, _ in _conditions("person:x", ["reddit:1"])}
+    assert COMMUNITY_SCORES.name in erased

@@ -15,6 +15,9 @@ adapters keep (lower-case, without '#'):
   without keeping which page or group a record came from: a Facebook group is a community only as ``_all`` of a
   lakehouse that holds that group's export alone, or through a hashtag its members use.
 
+A label reaches the table's replaceWhere condition, so it must be a plain word (letters, digits, '_', '.', ':', '-'):
+subreddits, hashtags and category slugs are; a forum tag with other characters cannot be scored by this command.
+
 Members are the persons who reacted or were reacted to inside the community in the snapshot's window (the score's
 own window: same days, decay, bot and ring discount; ``window_reactions`` and ``discount_rings``). Posts are
 counted per network, not per label (``daily_posts``), so a member who posted there and got no reaction and gave
