@@ -169,6 +169,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20, help="at most this many persons (default 20)")
     p.add_argument("--date", type=_date, default=None, help="snapshot date (default: the latest with topic scores)")
 
+    p = sub.add_parser(
+        "community",
+        help="score the members of one community (a subreddit, a Discourse forum or category, a hashtag's crowd) only from engagement "
+        "inside it, into community_scores; e.g. clout community --network reddit --community python --date 2026-11-20",
+        description="Members are the persons who reacted or were reacted to inside the community in the snapshot's window (90 days in v1); each "
+        "is scored 1-100 within the community from the reactions received there only (decayed, bot- and ring-discounted like the "
+        "score), weighted by the reactors' PageRank on the community's own engagement graph. A member nobody engaged with inside "
+        "the community gets the floor, however high their global score. The community is a label of the network's actions as "
+        "ingested: a subreddit on reddit, a category slug or tag on discourse, a hashtag elsewhere; --community _all takes every "
+        "reaction of the network (a discourse network is one forum). Needs the day's published snapshot (clout daily). The rows "
+        "replace the community's earlier ones for that snapshot; in SQL: clout sql \"SELECT * FROM community_scores WHERE "
+        "network = 'reddit' AND community = 'python' ORDER BY score DESC\".",
+    )
+    p.add_argument("--network", required=True, help="a configured network, e.g. reddit, discourse, facebook")
+    p.add_argument(
+        "--community", required=True, help="the community's label as ingested: subreddit (r/ optional), category slug, tag or hashtag; _all: the whole network"
+    )
+    p.add_argument("--date", type=_date, required=True, help="snapshot date (its published snapshot: window, bot risk and rings)")
+    p.add_argument("--algorithm", default=None, help="algorithm version (default: the version published as current for the date)")
+    p.add_argument("--limit", type=int, default=20, help="members printed, best first (default 20; every member is written)")
+
     p = sub.add_parser("validate", help="measure the score's validity on a real dump beside simple baselines (MLflow experiment clout-validation)")
     p.add_argument("dataset", choices=("higgs", "stackexchange"), help="higgs: 1-4 July predicts 5-7 July; stackexchange: score vs Reputation")
     p.add_argument("--path", required=True, help="higgs: higgs-activity_time.txt.gz; stackexchange: the dump folder (with Users.xml.gz)")
@@ -528,6 +549,31 @@ def cmd_search(args, settings) -> int:
     return 0
 
 
+def cmd_community(args, settings) -> int:
+    """Exit 0 with the community's best members; 2 for a malformed request, an unknown community or a day with no snapshot."""
+    from clout.catalog import print_table
+    from clout.config import load_algorithm
+    from clout.identity.stage import anonymous_accounts
+    from clout.score.community import LEFT_ALIGNED, CommunityRequest, score_community, table
+    from clout.tables import TableStore
+    from clout.versions.promotions import current_version
+
+    request = CommunityRequest(args.network, args.community, args.date, args.algorithm, args.limit)
+    problem = request.problem(list(settings.networks))
+    if problem:
+        print(f"community: {problem}", file=sys.stderr)
+        return 2
+    store = TableStore(_session(settings, "community"), settings)
+    algorithm = load_algorithm(settings, request.algorithm_version or current_version(store, request.day))
+    result = score_community(store, algorithm, request, anonymous_accounts(settings))
+    print(
+        f"community {request.label!r} on {request.network}, {request.day} ({result.algorithm_version}): {result.members} member(s), "
+        f"{result.engaged_members} engaged inside it (the others are at the floor); best {len(result.rows)}:"
+    )
+    print_table(*table(result), more=False, left=LEFT_ALIGNED)
+    return 0
+
+
 def cmd_validate(args, settings) -> int:
     from clout.validate import run_validation
 
@@ -555,13 +601,14 @@ COMMANDS = {
     "optin": cmd_optin,
     "explain": cmd_explain,
     "search": cmd_search,
+    "community": cmd_community,
     "demo": cmd_demo,
     "validate": cmd_validate,
 }
 
 
 # commands that can create or move tables: the catalog is brought up to date as they end
-WRITERS = {"daily", "backfill", "promote", "ingest", "bots", "forget", "optout", "optin", "demo"}
+WRITERS = {"daily", "backfill", "promote", "ingest", "bots", "forget", "optout", "optin", "demo", "community"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,7 @@ from clout.tables import (
     ACCOUNT_RISK,
     ACCOUNTS,
     AUTHORITY,
+    COMMUNITY_SCORES,
     DAILY_INTERACTIONS,
     ERASURE_LOG,
     EVENTS,
@@ -104,6 +105,7 @@ def _conditions(person_id: str, accounts: list[str]) -> list[tuple[TableSpec, Co
         (SCORES, F.col("person_id") == persons),
         (TOPIC_SCORES_STAGING, F.col("person_id") == persons),
         (TOPIC_SCORES, F.col("person_id") == persons),
+        (COMMUNITY_SCORES, F.col("person_id") == persons),
         # their own explanations, and the explanations that name them among the top engagers (rewritten)
         (SCORE_EXPLANATIONS, (F.col("person_id") == persons) | _names_engager(person_id)),
         (ACCOUNT_RISK, F.col("account").isin(*account_list)),

@@ -313,6 +313,31 @@ TOPIC_SCORES_STAGING = dataclasses.replace(
     TOPIC_SCORES, name="topic_scores_staging", description="topic scores computed for a snapshot, not yet validated; publishing copies them to topic_scores"
 )
 
+# Community-scoped scores (clout.score.community, `clout community`): a member's influence from engagement inside one
+# community of one network only, computed on demand for a published snapshot; one community's rows replaced at a time.
+COMMUNITY_SCORES = TableSpec(
+    "community_scores",
+    _s(
+        ("snapshot_date", DATE, False),
+        ("algorithm_version", STR, False),
+        ("network", STR, False),
+        ("community", STR, False),  # a topic label of that network's actions (subreddit, category, tag, hashtag); '_all': the whole network
+        ("person_id", STR, False),
+        ("score", INT, False),  # 1..100 within the community (the algorithm's calibration); the floor for a member nobody engaged
+        ("raw_score", DBL, False),  # sum over reactors inside the community of community authority x ln(1 + effort given there)
+        ("reach", DBL, False),  # decayed, bot- and ring-discounted distinct reactors inside the community
+        ("effort", DBL, False),  # decayed, bot- and ring-discounted effort received inside the community
+        ("authority", DBL, False),  # PageRank on the community's own engagement graph x its vertices (1 = an average member)
+        ("reactors", LONG, False),  # distinct reactors inside the community (an anonymous placeholder counts once)
+        ("members", LONG, False),  # the community's scored members (persons who acted or were acted on inside it in the window)
+        ("engaged_members", LONG, False),  # members someone's weighted reaction reached inside it (the calibration population)
+        ("code_version", STR, False),
+    ),
+    partition_by=("snapshot_date", "algorithm_version"),
+    keys=("snapshot_date", "algorithm_version", "network", "community", "person_id"),
+    description="per-community 1-100 influence score per member, from engagement inside the community only, per snapshot and algorithm version",
+)
+
 SHARE = lambda name: T.StructType([T.StructField(name, STR, True), T.StructField("share", DBL, True)])  # noqa: E731
 ENGAGER = T.StructType([T.StructField("person_id", STR, True), T.StructField("score", INT, True), T.StructField("share", DBL, True)])
 SCORE_EXPLANATIONS = TableSpec(
@@ -447,7 +472,7 @@ SUPPRESSIONS = TableSpec(
 ALL_TABLES = (
     EVENTS, QUARANTINE, INGEST_LOG, ACCOUNTS, IDENTITY_LINKS, DAILY_INTERACTIONS, POSTS_DAILY, AUTHORITY, RINGS, SCORES_STAGING, SCORES,
     SCORE_EXPLANATIONS, ACCOUNT_RISK, ACCOUNT_PROFILES, PROFILE_QUARANTINE, PROMOTIONS, ERASURE_LOG, SUPPRESSIONS,
-    TOPIC_SCORES_STAGING, TOPIC_SCORES, WINDOW_PAIRS, WINDOW_POSTS,
+    TOPIC_SCORES_STAGING, TOPIC_SCORES, COMMUNITY_SCORES, WINDOW_PAIRS, WINDOW_POSTS,
 )  # fmt: skip
 
 

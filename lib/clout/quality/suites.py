@@ -145,6 +145,25 @@ def _expectations(table: str, networks: list[str], calibration=None, topics=None
                 description="calibrated within each topic: a topic's mean score is the scale's mean; every scored person of the topic is there",
             ),
         ]
+    if table == "community_scores":
+        # one community's rows of one snapshot, before they replace the stored ones
+        if calibration is None:
+            raise ValueError("the community_scores suite needs the algorithm's calibration conf")
+        return [
+            *[E.ExpectColumnValuesToNotBeNull(column=c) for c in ("network", "community", "person_id", "score", "raw_score", "members")],
+            E.ExpectColumnValuesToBeInSet(column="network", value_set=networks),
+            E.ExpectCompoundColumnsToBeUnique(column_list=["network", "community", "person_id"]),
+            E.ExpectColumnValuesToBeBetween(column="score", min_value=calibration.floor, max_value=calibration.ceiling),
+            E.ExpectColumnValuesToBeBetween(column="raw_score", min_value=0),
+            E.UnexpectedRowsExpectation(
+                unexpected_rows_query=f"SELECT * FROM {{batch}} WHERE raw_score = 0 AND score <> {int(calibration.floor)}",
+                description="a member nobody engaged with inside the community is at the floor",
+            ),
+            E.UnexpectedRowsExpectation(
+                unexpected_rows_query="SELECT network, community FROM {batch} GROUP BY network, community HAVING count(*) <> max(members)",
+                description="every member of the community is there, once",
+            ),
+        ]
     raise KeyError(f"no suite for table {table!r}")
 
 
