@@ -32,6 +32,8 @@ from clout.tables import (
     SCORES_STAGING,
     TOPIC_SCORES,
     TOPIC_SCORES_STAGING,
+    WINDOW_PAIRS,
+    WINDOW_POSTS,
     TableStore,
 )
 from conftest import overrides_for, settings_for, with_bot_models
@@ -165,7 +167,8 @@ def test_mlflow_run_records_the_day(spark, day):
         lineage[(context, item.dataset.name)] = (item.dataset.source_type, json.loads(item.dataset.source), json.loads(item.dataset.profile))
     store = TableStore(spark, settings)
     expected = {("input", s.name): s for s in (EVENTS, ACCOUNTS, DAILY_INTERACTIONS, POSTS_DAILY, ACCOUNT_RISK)}
-    expected |= {("output", s.name): s for s in (AUTHORITY, RINGS, SCORES_STAGING, SCORE_EXPLANATIONS, SCORES, TOPIC_SCORES_STAGING, TOPIC_SCORES)}
+    outputs = (WINDOW_PAIRS, WINDOW_POSTS, AUTHORITY, RINGS, SCORES_STAGING, SCORE_EXPLANATIONS, SCORES, TOPIC_SCORES_STAGING, TOPIC_SCORES)
+    expected |= {("output", s.name): s for s in outputs}
     assert set(lineage) == set(expected)
     for key, spec in expected.items():
         source_type, source, profile = lineage[key]

@@ -1,8 +1,9 @@
 """The window state (clout.window_state) updated day by day equals the window recomputed in full.
 
 Hand-written daily aggregates over 10 days with a 6-day window, written as the aggregate stage writes them (one
-partition replaced per day): new days, late events that re-aggregate earlier days, a relinked account that takes
-a pair's latest day away, an erasure, and a skipped day. After every update the state must equal the full
+partition replaced per day): new days, a day already there before the state of the day before it was built (as a
+backfill finds them), late events that re-aggregate earlier days, a relinked account that takes a pair's latest day
+away, an erasure, and a skipped day. After every update the state must equal the full
 recomputation of the same window to 1e-9, key for key.
 """
 
@@ -85,8 +86,12 @@ def test_incremental_state_equals_the_full_window_after_late_events_relinks_eras
     written: dict[dt.date, tuple[list, list]] = {}
     modes, rescanned, seconds, gone = [], 0, [], set()
     for i, day in enumerate(DAYS):
-        written[day] = day_rows(day, seed=i, gone=gone)
-        write_day(store, day, *written[day])
+        if day not in written:
+            written[day] = day_rows(day, seed=i, gone=gone)
+            write_day(store, day, *written[day])
+        if i == 0:  # the next day is there before this one's state is built, as in a backfill: it enters the window later
+            written[DAYS[1]] = day_rows(DAYS[1], seed=1, gone=gone)
+            write_day(store, DAYS[1], *written[DAYS[1]])
         if i in (3, 6):  # late events: a day inside the window is aggregated again with more reactions
             late = DAYS[i - 2]
             written[late] = day_rows(late, seed=i - 2, extra=30, gone=gone)

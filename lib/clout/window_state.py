@@ -6,8 +6,9 @@ state rows: the raw count in the window (``actions`` / ``posts``), the decayed s
 ``effort_raw``; ``decayed_posts``) and the latest day. Graph, score, topics, explanations and the unscored count read
 these rows (``pairs`` / ``posts``), so their windows stay identical, as when each filtered the daily tables itself.
 
-How. state(D) = state(S) x 0.5 ** ((D - S) / half-life) + what changed in the source since state(S) was built,
-each change decayed to D, less the days that left the window. S is the latest earlier state of the version (the
+How. state(D) = state(S) x 0.5 ** ((D - S) / half-life) + the days after S as they were when state(S) was built
+(a backfill finds them there) + what changed in the source since, each decayed to D, less the days that left the
+window. S is the latest earlier state of the version (the
 day before, in a daily run); the changes are the source's Delta change data feed between the version state(S)
 recorded and now (``delta.enableChangeDataFeed``). The feed holds the new day, late events (a re-aggregated day
 is a delete of its old rows and an insert of its new ones) and erasures, so nothing needs to know which days
@@ -119,9 +120,13 @@ def _sources(kind: WindowKind) -> list[str]:
     return sorted({kind.count[1], *(source for _, source in kind.sums)})
 
 
-def _delta(kind: WindowKind, moves: DataFrame, state_date: dt.date, window_first: dt.date, algorithm: Algorithm) -> DataFrame:
+def _delta(kind: WindowKind, moves: DataFrame, state_date: dt.date, base_date: dt.date, window_first: dt.date, algorithm: Algorithm) -> DataFrame:
     """Per key: what the signed source rows add to the state of ``state_date`` (count, decayed sums), the latest day
-    they insert inside the window, and the days whose rows they removed without inserting any back."""
+    inside the window that has rows after them, and the base's days whose rows they removed without inserting any back.
+
+    A day after ``base_date`` has rows when its signed count is above 0 (what entered plus every change: the whole
+    day). A day of the base's window has rows after the moves when something was inserted on it (a day is rewritten
+    whole); when its rows were removed and none inserted, it is emptied (for the base's latest day: recomputed)."""
     d = decay(F.col("event_date"), state_date, algorithm.window.half_life_days)
     count, source_count = kind.count
     inserted, removed = F.col("sign") > 0, F.col("sign") < 0
@@ -132,11 +137,13 @@ def _delta(kind: WindowKind, moves: DataFrame, state_date: dt.date, window_first
         F.max(removed.cast("int")).alias("any_removed"),
     )
     inside = F.col("event_date") >= F.lit(window_first)
-    emptied = (F.col("any_removed") == 1) & (F.col("any_inserted") == 0)
+    new_day = F.col("event_date") > F.lit(base_date)
+    has_rows = F.when(new_day, F.col(count) > 0).otherwise(F.col("any_inserted") == 1)
+    emptied = ~new_day & (F.col("any_removed") == 1) & (F.col("any_inserted") == 0)
     return per_day.groupBy(*kind.keys).agg(
         F.sum(count).alias(f"d_{count}"),
         *[exact_sum(column).alias(f"d_{column}") for column, _ in kind.sums],
-        F.max(F.when((F.col("any_inserted") == 1) & inside, F.col("event_date"))).alias("inserted_last"),
+        F.max(F.when(has_rows & inside, F.col("event_date"))).alias("inserted_last"),
         F.collect_set(F.when(emptied, F.col("event_date"))).alias("emptied_days"),
     )
 
@@ -149,18 +156,23 @@ def incremental(
     days, half_life = algorithm.window.days, algorithm.window.half_life_days
     old_first, new_first = window_start(base_date, days), window_start(state_date, days)
     aging = 0.5 ** ((state_date - base_date).days / half_life)
-    moves = _changes(store, kind, algorithm, base_version, source_version, old_first, state_date) if source_version > base_version else None
+    # the days after the base's that enter the window, as they were when the base was built (a backfill finds them
+    # already there; a daily run finds none: its day came after), then every change since, then the days that left
+    entering = store.read(kind.source, base_version).where(
+        (F.col("event_date") > F.lit(base_date)) & (F.col("event_date") <= F.lit(state_date)) & kind.in_scope(algorithm)
+    )
+    moves = entering.select(*kind.keys, "event_date", *_sources(kind), F.lit(1).alias("sign"))
+    if source_version > base_version:
+        moves = moves.unionByName(_changes(store, kind, algorithm, base_version, source_version, old_first, state_date))
     if new_first > old_first:  # the days that left the window, as the state holds them after the changes: now
         left = store.read(kind.source, source_version).where(
             (F.col("event_date") >= F.lit(old_first)) & (F.col("event_date") < F.lit(new_first)) & kind.in_scope(algorithm)
         )
         left = left.select(*kind.keys, "event_date", *_sources(kind), F.lit(-1).alias("sign"))
-        moves = left if moves is None else moves.unionByName(left)
+        moves = moves.unionByName(left)
     count = kind.count[0]
     base = store.read(kind.state).where(this_state(algorithm, base_date)).select(*kind.keys, "last_date", count, *[c for c, _ in kind.sums])
-    if moves is None:  # nothing changed and nothing left: the delta is empty
-        moves = store.read(kind.source, source_version).limit(0).select(*kind.keys, "event_date", *_sources(kind), F.lit(1).alias("sign"))
-    delta = _delta(kind, moves, state_date, new_first, algorithm)
+    delta = _delta(kind, moves, state_date, base_date, new_first, algorithm)
     joined = base.join(delta, on=list(kind.keys), how="full_outer")
     lost_latest = F.coalesce(F.array_contains(F.col("emptied_days"), F.col("last_date")), F.lit(False))
     kept_latest = F.when((F.col("last_date") >= F.lit(new_first)) & ~lost_latest, F.col("last_date"))
