@@ -318,7 +318,9 @@ def _check_gates(result: DailyResult) -> None:
         raise QualityGateFailed("; ".join(g.describe() for g in failed))
 
 
-def score_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, bots: bool = True) -> dict[str, float]:
+def score_snapshot(
+    spark: SparkSession, settings: Settings, algorithm: Algorithm, snapshot_date: dt.date, bots: bool = True, keep_window: bool = True
+) -> dict[str, float]:
     """Authority and the staged scores of ``snapshot_date`` from the daily aggregates already built.
 
     ``bots``: discount reactions and suppress persons by the day's ``account_risk`` (written by the bots stage);
@@ -327,9 +329,12 @@ def score_snapshot(spark: SparkSession, settings: Settings, algorithm: Algorithm
     """
     store = TableStore(spark, settings)
     risk = snapshot_risk(store, snapshot_date, bots).cache()
-    # the window state first: graph, score, topics and explanations read the snapshot's window from it
-    with part_of_stage("window"):
-        metrics = window_state.update(store, algorithm, snapshot_date)
+    # the window state first: graph, score, topics and explanations read the snapshot's window from it. Without
+    # ``keep_window`` (one snapshot of a dump, no next day to update it for) the window is read from the aggregates.
+    metrics: dict[str, float] = {}
+    if keep_window:
+        with part_of_stage("window"):
+            metrics = window_state.update(store, algorithm, snapshot_date)
     window = window_reactions(window_state.pairs(store, algorithm, snapshot_date), risk, snapshot_date, algorithm, anonymous_accounts(settings)).cache()
     # rings are found on the reactions before their discount, then graph and score read the discounted rows
     with part_of_stage("rings"):

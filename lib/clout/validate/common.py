@@ -231,7 +231,8 @@ def score_window(
         build_aggregates(spark, lake, algorithm, first, snapshot)
     _check_no_future_aggregates(spark, lake, algorithm, snapshot)
     with clock.step("score"):
-        score_snapshot(spark, lake, algorithm, snapshot, bots=False)
+        # one snapshot of a dump: no day follows to update a window state for, so none is written
+        score_snapshot(spark, lake, algorithm, snapshot, bots=False, keep_window=False)
     return staged_scores(spark, lake, algorithm.version, snapshot).select("person_id", "score", "raw_score", *PARTS)
 
 
