@@ -239,10 +239,9 @@ def _update(store: TableStore, kind: WindowKind, algorithm: Algorithm, state_dat
     if updated is not None:
         rows = updated.where(~F.col(RESCAN)).drop(RESCAN)
         if rescanned:  # the few keys that lost their latest day, from the window (one row each, as before)
-            window = in_window(F.col("event_date"), state_date, algorithm.window.days)
-            source = store.read(kind.source, source_version).where(window & kind.in_scope(algorithm))
             lost = updated.where(F.col(RESCAN)).select(*kind.keys)
-            rows = rows.unionByName(_from_rows(kind, source.join(F.broadcast(lost), on=list(kind.keys), how="left_semi"), state_date, algorithm))
+            their_rows = store.read(kind.source, source_version).join(F.broadcast(lost), on=list(kind.keys), how="left_semi")
+            rows = rows.unionByName(of_rows(kind, their_rows, algorithm, state_date))
     else:
         rows = full(store, kind, algorithm, state_date, source_version).cache()
         state_rows = rows.count()
