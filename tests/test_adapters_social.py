@@ -44,15 +44,17 @@ def reasons(df) -> list[tuple]:
 
 GOLDEN = {
     "facebook": [
-        ("facebook:100_2001:post", "post", "facebook:101", None, at(0), ["cern", "physics"], "100_2001", None, None),
-        ("facebook:100_2001:mention:102", "mention", "facebook:101", "facebook:102", at(0), ["cern", "physics"], "100_2001", "100_2001", None),
-        ("facebook:2001_3001:comment", "comment", "facebook:102", "facebook:101", at(5), ["physics"], "2001_3001", "100_2001", None),
+        # every record of a post in feed 100 (a page's or group's: Graph ids are '<feed id>_<post id>') is labelled
+        # feed:100; a comment's own id '2001_3001' names the post, not the feed, so its post_id is read
+        ("facebook:100_2001:post", "post", "facebook:101", None, at(0), ["cern", "feed:100", "physics"], "100_2001", None, None),
+        ("facebook:100_2001:mention:102", "mention", "facebook:101", "facebook:102", at(0), ["cern", "feed:100", "physics"], "100_2001", "100_2001", None),
+        ("facebook:2001_3001:comment", "comment", "facebook:102", "facebook:101", at(5), ["feed:100", "physics"], "2001_3001", "100_2001", None),
         # the reply's tag of Bob is the reply's own target: no separate mention
-        ("facebook:2001_3002:reply", "reply", "facebook:101", "facebook:102", at(7.5), [], "2001_3002", "2001_3001", None),
-        ("facebook:reaction:103:100_2001", "like", "facebook:103", "facebook:101", at(60), ["cern", "physics"], None, "100_2001", None),
+        ("facebook:2001_3002:reply", "reply", "facebook:101", "facebook:102", at(7.5), ["feed:100"], "2001_3002", "2001_3001", None),
+        ("facebook:reaction:103:100_2001", "like", "facebook:103", "facebook:101", at(60), ["cern", "feed:100", "physics"], None, "100_2001", None),
         # a bare /reactions edge row: no "object", the reacting user is its id
-        ("facebook:reaction:104:100_2001", "like", "facebook:104", "facebook:101", at(61), [], None, "100_2001", None),
-        ("facebook:105_2002:share", "share", "facebook:105", "facebook:101", at(120), ["science"], "105_2002", "100_2001", None),
+        ("facebook:reaction:104:100_2001", "like", "facebook:104", "facebook:101", at(61), ["feed:100"], None, "100_2001", None),
+        ("facebook:105_2002:share", "share", "facebook:105", "facebook:101", at(120), ["feed:105", "science"], "105_2002", "100_2001", None),
         (None, None, None, None, None, [], None, None, "no_events"),  # page node
     ],
     "instagram": [

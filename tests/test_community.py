@@ -8,7 +8,9 @@ score step and published, then one community scored:
   twenty persons the regulars engage with outside comment on them; in r/python they comment on regulars every day and
   nobody answers;
 - ``CROWD_PLEASER``, another celebrity of the same fans, whom fifteen of those fans, wandering into r/python once, like
-  there: a bigger crowd inside than some regulars have, of persons nobody in the community reacts to.
+  there: a bigger crowd inside than some regulars have, of persons nobody in the community reacts to;
+- a Facebook group (feed:100) of six members who comment on each other's posts, where ``IGNORED`` comments daily and
+  nobody answers, while the forty fans like ``IGNORED``'s posts on a page (feed:200).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ REGULAR = REGULARS[0]
 FANS = [f"person:fan{i}" for i in range(40)]
 IGNORED, CROWD_PLEASER = "person:celeb_a", "person:celeb_b"
 OUTSIDERS = [f"person:out{i}" for i in range(20)]
+# a Facebook group (id 100: its posts are '100_<post id>', which the adapter labels feed:100) and a page (id 200)
+GROUP_ID, GROUP, PAGE = "100", "feed:100", "feed:200"
+GROUP_MEMBERS = [f"person:fb{i}" for i in range(6)]
 
 
 def _events() -> list[tuple]:
@@ -57,6 +62,18 @@ def _events() -> list[tuple]:
         rows += [(day, "twitter", outsider, celeb, "comment", "music") for outsider in OUTSIDERS for celeb in (IGNORED, CROWD_PLEASER)]
         rows += [(day, "reddit", IGNORED, regular, "comment", COMMUNITY) for regular in REGULARS[1:4]]
     rows += [(DAY, "reddit", fan, CROWD_PLEASER, "like", COMMUNITY) for fan in FANS[:15]]
+    # the group: its members comment on the next two members' posts and all like GROUP_MEMBERS[0]'s; IGNORED comments on
+    # three members' posts every day and nobody there answers, while the fans like IGNORED's posts on a page
+    for day in DAYS:
+        for i, member in enumerate(GROUP_MEMBERS):
+            rows += [(day, "facebook", member, GROUP_MEMBERS[(i + j) % 6], "comment", GROUP) for j in (1, 2)]
+            if i:
+                rows.append((day, "facebook", member, GROUP_MEMBERS[0], "like", GROUP))
+            # outside the group, as honest people do: share friends' posts and get comments from them
+            rows += [(day, "facebook", member, f"person:fbfriend{(i + j) % 8}", "share", None) for j in range(3)]
+            rows += [(day, "facebook", f"person:fbfriend{(i + j + 4) % 8}", member, "comment", None) for j in range(2)]
+        rows += [(day, "facebook", IGNORED, member, "comment", GROUP) for member in GROUP_MEMBERS[1:4]]
+        rows += [(day, "facebook", fan, IGNORED, "like", PAGE) for fan in FANS]
     return rows
 
 
@@ -122,7 +139,7 @@ def test_members_and_rows(community):
 
 def test_bad_requests_exit_2_with_a_reason(spark, community, test_root, capsys):
     settings, _, rows, _ = community
-    before = TableStore(spark, settings).read(COMMUNITY_SCORES).count()
+    before = TableStore(spark, settings).read(COMMUNITY_SCORES).where(F.col("community") == COMMUNITY).count()
     run = lambda *args: cli.main(["community", *args, *(x for o in overrides_for(test_root, "community") for x in ("--set", o))])  # noqa: E731
     cases = {
         "network": (("--network", "myspace", "--community", COMMUNITY, "--date", str(DAY)), "not a configured network"),
@@ -137,7 +154,7 @@ def test_bad_requests_exit_2_with_a_reason(spark, community, test_root, capsys):
         assert reason in errors[name] and "Traceback" not in errors[name], errors[name]
     # an unknown community names the network's largest ones (distinct reactors in the window)
     assert "funny (40 reactors), python (26 reactors)" in errors["community"], errors["community"]
-    assert TableStore(spark, settings).read(COMMUNITY_SCORES).count() == before == len(rows)
+    assert TableStore(spark, settings).read(COMMUNITY_SCORES).where(F.col("community") == COMMUNITY).count() == before == len(rows)
 
 
 def test_forget_covers_the_community_scores(spark):
@@ -167,3 +184,21 @@ def test_the_gate_rejects_rows_it_must_not_publish(spark, community):
     for name, rows in bad.items():
         gate = validate(rows, "community_scores", list(settings.networks), calibration=algorithm.calibration)
         assert not gate.success and gate.failed, name
+
+
+def test_a_facebook_group_is_a_community_by_its_id(spark, community):
+    """``--community 100`` on facebook is the group whose Graph post ids are '100_<post id>' (labelled feed:100 at ingest,
+    tests/test_adapters_social.py): its members are scored from the group's engagement only; the page's fans are not
+    members, and the celebrity they like there, ignored in the group, is at the floor."""
+    settings = community[0]
+    store = TableStore(spark, settings)
+    algorithm = load_algorithm(settings, "v1")
+    request = CommunityRequest("facebook", GROUP_ID, DAY)
+    assert request.label == GROUP and request.problem(list(settings.networks)) is None
+    result = score_community(store, algorithm, request, anonymous=[])
+    rows = {r.person_id: r for r in store.read(COMMUNITY_SCORES).where(F.col("community") == GROUP).collect()}
+    assert not store.read(RINGS).where(F.col("person_id").isin(*GROUP_MEMBERS)).count()  # an honest group: no ring discount
+    assert set(rows) == {*GROUP_MEMBERS, IGNORED} and result.members == 7 and result.engaged_members == 6
+    assert rows[IGNORED].reactors == 0 and rows[IGNORED].score == algorithm.calibration.floor
+    assert rows[GROUP_MEMBERS[0]].reactors == 5 and rows[GROUP_MEMBERS[0]].score == max(r.score for r in rows.values())
+    assert result.rows[0].person_id == GROUP_MEMBERS[0]

@@ -171,20 +171,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "community",
-        help="score the members of one community (a subreddit, a Discourse forum or category, a hashtag's crowd) only from engagement "
+        help="score the members of one community (a subreddit, a Discourse forum or category, a Facebook group, a hashtag's crowd) only from engagement "
         "inside it, into community_scores; e.g. clout community --network reddit --community python --date 2026-11-20",
         description="Members are the persons who reacted or were reacted to inside the community in the snapshot's window (90 days in v1); each "
         "is scored 1-100 within the community from the reactions received there only (decayed, bot- and ring-discounted like the "
         "score), weighted by the reactors' PageRank on the community's own engagement graph. A member nobody engaged with inside "
         "the community gets the floor, however high their global score. The community is a label of the network's actions as "
-        "ingested: a subreddit on reddit, a category slug or tag on discourse, a hashtag elsewhere; --community _all takes every "
+        "ingested: a subreddit on reddit, a category slug or tag on discourse, a group or page id on facebook (clout community "
+        "--network facebook --community 1234 for the group whose posts are 1234_<post id>; stored as feed:1234), a hashtag elsewhere; "
+        "--community _all takes every "
         "reaction of the network (a discourse network is one forum). Needs the day's published snapshot (clout daily). The rows "
         "replace the community's earlier ones for that snapshot; in SQL: clout sql \"SELECT * FROM community_scores WHERE "
         "network = 'reddit' AND community = 'python' ORDER BY score DESC\".",
     )
     p.add_argument("--network", required=True, help="a configured network, e.g. reddit, discourse, facebook")
     p.add_argument(
-        "--community", required=True, help="the community's label as ingested: subreddit (r/ optional), category slug, tag or hashtag; _all: the whole network"
+        "--community",
+        required=True,
+        help="the community's label as ingested: subreddit (r/ optional), category slug, tag, Facebook group or page id, or hashtag; _all: the whole network",
     )
     p.add_argument("--date", type=_date, required=True, help="snapshot date (its published snapshot: window, bot risk and rings)")
     p.add_argument("--algorithm", default=None, help="algorithm version (default: the version published as current for the date)")

@@ -11,9 +11,9 @@ are the topics the adapters keep (lower-case, without '#'):
   ``r/`` is accepted). A hashtag written in a post elsewhere with the same word lands on the same label.
 - Discourse: one ``discourse`` network is one forum (account ids are the forum's own user ids); its categories
   (slug) and tags are communities inside it, and ``--community _all`` is the whole forum (every reaction on N).
-- Facebook, Twitter, Mastodon, Instagram ...: hashtags. The Facebook adapter reads a page or group feed export
-  without keeping which page or group a record came from: a Facebook group is a community only as ``_all`` of a
-  lakehouse that holds that group's export alone, or through a hashtag its members use.
+- Facebook: a group or page, by its id (``--community 1234`` for the group 1234; stored as ``feed:1234``, the label
+  the adapter reads from Graph's post ids ``<group id>_<post id>``), or a hashtag by its word.
+- Twitter, Mastodon, Instagram ...: hashtags.
 
 A label reaches the table's replaceWhere condition, so it must be a plain word (letters, digits, '_', '.', ':', '-'):
 subreddits, hashtags and category slugs are; a forum tag with other characters cannot be scored by this command.
@@ -54,6 +54,7 @@ from clout.errors import InputError
 from clout.exact import AMOUNT, exact_sum
 from clout.graph.pagerank import PageRankResult, weighted_pagerank
 from clout.graph.rings import snapshot_rings
+from clout.ingest.adapters.facebook import FEED_PREFIX
 from clout.quality.suites import validate
 from clout.score.calibrate import percentile_within, to_scale
 from clout.score.reactions import discount_rings, snapshot_risk, window_reactions
@@ -82,10 +83,13 @@ class CommunityRequest:
 
     @property
     def label(self) -> str:
-        """The community as stored: topics are lower-case without '#'; a subreddit may be given as r/name."""
+        """The community as stored: topics are lower-case without '#'; a subreddit may be given as r/name, a Facebook
+        group or page as its id (digits: the adapter's ``feed:<id>`` label; a hashtag is never only digits there)."""
         label = self.community.strip().lower().lstrip("#")
         if self.network == "reddit" and label.startswith(("r/", "/r/")):
             label = label.split("r/", 1)[1]
+        if self.network == "facebook" and label.isdigit():
+            label = FEED_PREFIX + label
         return label
 
     def problem(self, networks: list[str]) -> str | None:

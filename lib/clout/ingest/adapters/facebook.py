@@ -29,7 +29,13 @@ Mapping to events (account ids are ``facebook:<user or page id>``):
   validation rejects as ``unknown_action``.
 - each ``message_tags`` entry of type user or page (or without a type) on a post or comment ->
   ``mention`` of that id, except the account the record is already aimed at.
-- topics: the hashtags written in ``message``; for a reaction, those of ``post_message`` (what was liked).
+- topics: the hashtags written in ``message``; for a reaction, those of ``post_message`` (what was liked); plus
+  the feed the post is in, as ``feed:<page or group id>``. Graph names a feed post ``<feed id>_<post id>`` (a
+  group's post is ``<group id>_<post id>``, a page's ``<page id>_<post id>``, a share to one's timeline
+  ``<user id>_<post id>``), so the feed is the prefix of the post's ``id``, or of ``post_id`` for a comment or
+  reaction (a comment's own id is ``<post part>_<comment id>``: not its feed). An id without ``_`` names no feed.
+  The label is what makes a Facebook group a community (``clout community --network facebook --community
+  <group id>``); ':' keeps it apart from any hashtag, which is letters, digits and '_' only.
 - page / user nodes -> no event: one candidate with parse_error ``no_events`` (counted in quarantine).
 - any other ``object`` -> parse_error ``unknown_action``; an unparseable ``created_time`` -> ``wrong_type``.
 Event ids: ``facebook:<post or comment id>:<action>``, ``facebook:<post or comment id>:mention:<id>``,
@@ -39,7 +45,7 @@ same event).
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -88,6 +94,15 @@ RECORD = T.StructType(
 )
 
 
+FEED_PREFIX = "feed:"
+
+
+def _feed(post_id: Column) -> Column:
+    """The feed label of a Graph post id '<feed id>_<post id>' as a one-label array; empty for an id without '_'."""
+    feed_id = F.substring_index(post_id, "_", 1)
+    return F.when(F.instr(post_id, "_") > 1, F.array(F.concat(F.lit(FEED_PREFIX), feed_id))).otherwise(F.array().cast("array<string>"))
+
+
 def to_events(raw: DataFrame) -> DataFrame:
     parsed = raw.select("raw_payload", "source_file", parse_json(F.col("raw_payload"), RECORD).alias("r"))
     r = F.col("r")
@@ -118,7 +133,7 @@ def to_events(raw: DataFrame) -> DataFrame:
     target_id = F.when(is_share, r["parent_author_id"]).when(is_reply, r["parent"]["from"]["id"]).when(is_comment | is_reaction, r["post_author_id"])
     target_content = F.when(is_share, r["parent_id"]).when(is_reply, r["parent"]["id"]).when(is_comment | is_reaction, r["post_id"])
     actor = account(NETWORK, actor_id)
-    record_topics = topics(hashtags(F.when(is_reaction, r["post_message"]).otherwise(r["message"])))
+    record_topics = topics(hashtags(F.when(is_reaction, r["post_message"]).otherwise(r["message"])), _feed(F.when(is_post, r["id"]).otherwise(r["post_id"])))
     text_chars = F.when(~is_reaction, F.length(r["message"]))
     primary = event(
         F.when(is_reaction, event_key(NETWORK, F.lit("reaction"), actor_id, r["post_id"])).otherwise(event_key(NETWORK, r["id"], action)),
