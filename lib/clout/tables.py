@@ -553,6 +553,16 @@ class TableStore:
         log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(self.spark._jsparkSession, self.path(spec))
         return int(log.update(False, no_option, no_option).version())  # stalenessAcceptable=False: the latest commit
 
+    def snapshot_id(self, spec: TableSpec) -> tuple[str, int] | None:
+        """(the table's Delta id, its latest version), or None when there is no table: names one table version's
+        contents for good, even across a table dropped and created again at the same path (a new id)."""
+        if not self.exists(spec):
+            return None
+        no_option = self.spark._jvm.scala.Option.empty()
+        log = self.spark._jvm.org.apache.spark.sql.delta.DeltaLog.forTable(self.spark._jsparkSession, self.path(spec))
+        snapshot = log.update(False, no_option, no_option)
+        return str(snapshot.metadata().id()), int(snapshot.version())
+
     def properties(self, spec: TableSpec) -> dict[str, str]:
         """The table's properties (TBLPROPERTIES) from its Delta log, without a Spark job ({} when there is no table)."""
         if not self.exists(spec):

@@ -44,6 +44,11 @@ log = logging.getLogger(__name__)
 KEPT_STATES = 3  # states of a version kept: D and the two before it (a rerun of D, or of D - 1, starts from an earlier one)
 CHANGE_FEED = "delta.enableChangeDataFeed"
 RESCAN = "latest_unknown"
+# Whether a state table at one Delta version holds the state of (algorithm version, day): asked by every reader (about
+# 8 per snapshot), each time a Spark job of its own. A table version's contents never change, so the answer is kept per
+# (Delta table id, table version, algorithm version, day) and the readers read that version. (Not recorded by the update
+# after its commit: another process's commit could come between, and its version is not the one asked about.)
+_BUILT: dict[tuple[str, int, str, dt.date], bool] = {}
 
 
 @dataclass(frozen=True)
@@ -262,9 +267,13 @@ def _update(store: TableStore, kind: WindowKind, algorithm: Algorithm, state_dat
 
 def _read(store: TableStore, kind: WindowKind, algorithm: Algorithm, state_date: dt.date) -> DataFrame:
     """The state of ``state_date`` (without the snapshot columns) when it was built, else the same rows from the window."""
-    if store.exists(kind.state):
-        built = store.read(kind.state).where(this_state(algorithm, state_date))
-        if built.limit(1).count() > 0:
+    table = store.snapshot_id(kind.state)
+    if table is not None:
+        built = store.read(kind.state, table[1]).where(this_state(algorithm, state_date))
+        key = (*table, algorithm.version, state_date)
+        if key not in _BUILT:
+            _BUILT[key] = built.limit(1).count() > 0
+        if _BUILT[key]:
             return built.drop("state_date", "algorithm_version", "source_version")
     return full(store, kind, algorithm, state_date)
 
