@@ -48,7 +48,13 @@ pytestmark = pytest.mark.e2e
 def day(spark, test_root):
     settings = settings_for(test_root, "e2e", with_bot_models(test_root, "e2e"))
     meta = generate(spark, settings, SPEC)
-    result = run_daily(spark, settings, DAY, now=NOW)
+    # the day runs as conf/base.yaml runs it, adaptive execution on (the tests' settings turn it off for speed: conftest)
+    before = spark.conf.get("spark.sql.adaptive.enabled")
+    spark.conf.set("spark.sql.adaptive.enabled", "true")
+    try:
+        result = run_daily(spark, settings, DAY, now=NOW)
+    finally:
+        spark.conf.set("spark.sql.adaptive.enabled", before)
     return settings, meta, result
 
 
@@ -191,8 +197,10 @@ def test_rerunning_the_day_with_other_shuffle_partitions_writes_identical_rows(s
     """The same day run again writes the same rows, bit for bit (checksums over every column), even with another
     number of shuffle partitions, which splits and orders every aggregation's rows differently. Double sums would
     follow the partitioning in their last bits (and break exact ties in the percentile ranks); they are exact sums
-    (clout.exact). One rerun proves both: a rerun that appended instead of replacing, or rows that followed the
+    (clout.exact). The first run had adaptive execution on (it coalesces and splits partitions at run time), the rerun
+    has it off. One rerun proves all three: a rerun that appended instead of replacing, or rows that followed the
     partitioning, would change the checksums."""
+    assert spark.conf.get("spark.sql.adaptive.enabled") == "false"  # conftest's setting; the first run had it on
     settings, _, _ = day
     outputs = day_checksums(spark, settings, DAY)
     assert all(n > 0 for n, _ in outputs.values())
