@@ -179,8 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the community gets the floor, however high their global score. The community is a label of the network's actions as "
         "ingested: a subreddit on reddit, a category slug or tag on discourse, a group or page id on facebook (clout community "
         "--network facebook --community 1234 for the group whose posts are 1234_<post id>; stored as feed:1234), a hashtag elsewhere; "
-        "--community _all takes every "
-        "reaction of the network (a discourse network is one forum). Needs the day's published snapshot (clout daily). The rows "
+        "--community _all takes every reaction of the network (a discourse network is one forum). Needs the day's published snapshot (clout daily). The rows "
         "replace the community's earlier ones for that snapshot; in SQL: clout sql \"SELECT * FROM community_scores WHERE "
         "network = 'reddit' AND community = 'python' ORDER BY score DESC\".",
     )

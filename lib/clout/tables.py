@@ -540,36 +540,35 @@ class TableStore:
         self.ensure(spec)
         return DeltaTable.forPath(self.spark, self.path(spec))
 
-    def version(self, spec: TableSpec) -> int | None:
-        """The table's latest committed version, or None when there is no table.
+    def _latest_snapshot(self, spec: TableSpec):
+        """The table's Delta log snapshot brought up to date (JVM object), or None when there is no table.
 
-        Read from the Delta log brought up to date (it lists ``_delta_log``, so commits of other processes count):
-        ``DeltaTable.history(1)`` builds a DataFrame and runs a job for it, 0.2-0.4 s a call against about 15 ms,
+        It lists ``_delta_log``, so commits of other processes count (stalenessAcceptable=False), and runs no Spark
+        job: ``DeltaTable.history(1)`` builds a DataFrame and runs a job for it, 0.2-0.4 s a call against about 15 ms,
         and a daily run asks for about 25 versions."""
         if not self.exists(spec):
             return None
-        jvm = self.spark._jvm
-        no_option = jvm.scala.Option.empty()
-        log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(self.spark._jsparkSession, self.path(spec))
-        return int(log.update(False, no_option, no_option).version())  # stalenessAcceptable=False: the latest commit
+        no_option = self.spark._jvm.scala.Option.empty()
+        log = self.spark._jvm.org.apache.spark.sql.delta.DeltaLog.forTable(self.spark._jsparkSession, self.path(spec))
+        return log.update(False, no_option, no_option)
+
+    def version(self, spec: TableSpec) -> int | None:
+        """The table's latest committed version, or None when there is no table (from the Delta log)."""
+        snapshot = self._latest_snapshot(spec)
+        return None if snapshot is None else int(snapshot.version())
 
     def snapshot_id(self, spec: TableSpec) -> tuple[str, int] | None:
         """(the table's Delta id, its latest version), or None when there is no table: names one table version's
         contents for good, even across a table dropped and created again at the same path (a new id)."""
-        if not self.exists(spec):
-            return None
-        no_option = self.spark._jvm.scala.Option.empty()
-        log = self.spark._jvm.org.apache.spark.sql.delta.DeltaLog.forTable(self.spark._jsparkSession, self.path(spec))
-        snapshot = log.update(False, no_option, no_option)
-        return str(snapshot.metadata().id()), int(snapshot.version())
+        snapshot = self._latest_snapshot(spec)
+        return None if snapshot is None else (str(snapshot.metadata().id()), int(snapshot.version()))
 
     def properties(self, spec: TableSpec) -> dict[str, str]:
         """The table's properties (TBLPROPERTIES) from its Delta log, without a Spark job ({} when there is no table)."""
-        if not self.exists(spec):
+        snapshot = self._latest_snapshot(spec)
+        if snapshot is None:
             return {}
-        log = self.spark._jvm.org.apache.spark.sql.delta.DeltaLog.forTable(self.spark._jsparkSession, self.path(spec))
-        no_option = self.spark._jvm.scala.Option.empty()
-        configuration = log.update(False, no_option, no_option).metadata().configuration()
+        configuration = snapshot.metadata().configuration()
         return {key: configuration.apply(key) for key in _scala_keys(configuration)}
 
     def metrics_since(self, spec: TableSpec, before: int | None) -> dict[str, str]:
